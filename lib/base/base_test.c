@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "lib/base/arena.h"
 #include "lib/base/buf.h"
 #include "lib/base/clock.h"
 #include "lib/base/error.h"
@@ -101,8 +102,26 @@ UNIT_TEST(buffer_growth)
     CHECK_STR_EQ(hex, "01abff00");
 }
 
+UNIT_TEST(arena_allocations)
+{
+    clm_arena a = CLM_ARENA_INIT;
+    char *s = clm_arena_strdup(&a, "hello");
+    unsigned char *big = clm_arena_alloc(&a, 100000);
+
+    CHECK_STR_EQ(s, "hello");
+    CHECK(big != NULL && big[99999] == 0);
+    for (int i = 0; i < 1000; i++) {
+        long *p = clm_arena_alloc(&a, sizeof(long) * 3);
+        CHECK(p != NULL && ((uintptr_t)p % sizeof(long)) == 0 && p[2] == 0);
+    }
+    CHECK(clm_arena_memdup(&a, "x", 0) == NULL);
+    clm_arena_free(&a);
+    CHECK(a.head == NULL);
+}
+
 int main(void)
 {
+    UNIT_RUN(arena_allocations);
     UNIT_RUN(error_names_and_context);
     UNIT_RUN(log_line_format);
     UNIT_RUN(fake_clock);

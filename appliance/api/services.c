@@ -1,0 +1,15 @@
+/* appliance/api/services.c: the table of served services. */
+#include "appliance/api/services.h"
+
+#include "appliance/api/admin.h"
+#include "appliance/api/health.h"
+#include "appliance/api/reflection.h"
+
+const api_service api_services[] = {
+    {"clm.v1.Admin", admin_methods, &admin_methods_count},
+    {"grpc.health.v1.Health", health_methods, &health_methods_count},
+    {"grpc.reflection.v1alpha.ServerReflection", reflection_v1alpha_methods,
+     &reflection_v1alpha_methods_count},
+    {"grpc.reflection.v1.ServerReflection", reflection_v1_methods, &reflection_v1_methods_count},
+};
+const size_t api_services_count = sizeof(api_services) / sizeof(api_services[0]);

@@ -1,0 +1,54 @@
+/* appliance/appstore.c: the appliance's tables and its audit entries. */
+#include "appliance/appstore.h"
+
+#include <stdio.h>
+
+#include "store/audit.h"
+#include "store/store.h"
+
+clm_err appstore_open(clm_app *app)
+{
+    store_options options = STORE_OPTIONS_INIT;
+
+    options.map_size = app->config.map_size_mb << 20;
+    options.clock = app->clock;
+    /* The appliance's own tables join this list as the inventory and the scheduler
+       land; the audit table is always opened by the store. */
+    return store_open(app->config.data_dir, &options, NULL, 0, &app->store);
+}
+
+static void event_of(rpc_call *call, const char *outcome, store_audit_event *ev)
+{
+    const rpc_peer *peer = rpc_call_peer(call);
+
+    ev->identity = peer->identity;
+    ev->role = (int32_t)peer->role;
+    ev->method = rpc_call_method(call)->path;
+    ev->target = rpc_call_audit_target(call);
+    ev->outcome = outcome;
+}
+
+clm_err appstore_audit_call(clm_app *app, rpc_call *call, clm_err result, const char *message)
+{
+    char outcome[CLM_ERROR_MESSAGE_MAX + 32];
+    store_audit_event ev;
+
+    if (result == CLM_OK)
+        snprintf(outcome, sizeof(outcome), "ok");
+    else
+        snprintf(outcome, sizeof(outcome), "%s: %s", clm_strerror(result), message);
+    event_of(call, outcome, &ev);
+    return store_audit_record(app->store, &ev, NULL);
+}
+
+clm_err appstore_audit_in(store_txn *txn, rpc_call *call)
+{
+    store_audit_event ev;
+    clm_err err;
+
+    event_of(call, "ok", &ev);
+    err = store_audit_append(txn, &ev, NULL);
+    if (err == CLM_OK)
+        rpc_call_mark_audited(call);
+    return err;
+}

@@ -1,0 +1,174 @@
+/*
+ * appliance/main.c: clmd. Reads the configuration, locks the data directory, makes
+ * or loads the appliance identity, opens the store, serves the API until SIGTERM or
+ * SIGINT, and reloads what it can on SIGHUP.
+ *
+ * Signals are blocked in every thread and taken by the main thread with sigwait(),
+ * so no work ever happens in a signal handler.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "appliance/api/health.h"
+#include "appliance/api/services.h"
+#include "appliance/app.h"
+#include "appliance/appstore.h"
+#include "appliance/datadir.h"
+#include "appliance/identity.h"
+#include "appliance/server_setup.h"
+#include "lib/base/log.h"
+#include "lib/protodesc/descset.h"
+#include "proto/descriptor_set.h"
+#include "store/store.h"
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "clmd: %s: %s\n", what, clm_error_message());
+    return 1;
+}
+
+/* SIGHUP: re-read the configuration; apply the log level and the auth policy. */
+static void reload(clm_app *app, int argc, char **argv)
+{
+    clm_config cfg;
+    config_action action;
+    auth_policy *policy;
+    clm_log_level level;
+
+    if (config_load(&cfg, argc, argv, &action) != CLM_OK ||
+        auth_policy_load(&cfg, &policy) != CLM_OK) {
+        CLM_LOG_ERROR("config.reload", "error", clm_error_message(), "note",
+                      "kept the previous configuration");
+        return;
+    }
+    if (clm_log_level_parse(cfg.log_level, &level) == CLM_OK)
+        clm_log_set_level(level);
+    pthread_rwlock_wrlock(&app->policy_lock);
+    auth_policy *old = app->policy;
+    app->policy = policy;
+    pthread_rwlock_unlock(&app->policy_lock);
+    auth_policy_free(old);
+    if (strcmp(cfg.listen, app->config.listen) != 0 ||
+        strcmp(cfg.data_dir, app->config.data_dir) != 0 || cfg.threads != app->config.threads)
+        CLM_LOG_WARN("config.reload", "note",
+                     "listen, data_dir and threads change only on restart");
+    CLM_LOG_INFO("config.reload", "log_level", cfg.log_level, "result", "ok");
+}
+
+/* The clmctl beside this clmd (tools/run puts both in bin/), else the one on PATH. */
+static void clmctl_path(const char *argv0, char *out, size_t size)
+{
+    const char *slash = strrchr(argv0, '/');
+
+    snprintf(out, size, "clmctl");
+    if (slash != NULL) {
+        char candidate[4200];
+        snprintf(candidate, sizeof(candidate), "%.*s/clmctl", (int)(slash - argv0), argv0);
+        if (access(candidate, X_OK) == 0)
+            snprintf(out, size, "%s", candidate);
+    }
+}
+
+static void print_start_banner(const clm_app *app, int tcp_port, const char *argv0)
+{
+    char clmctl[4200];
+
+    clmctl_path(argv0, clmctl, sizeof(clmctl));
+    printf("clmd %s (%s) serving\n", clm_version, clm_build);
+    if (strcmp(app->config.socket_path, "off") != 0)
+        printf("  local API:  unix:%s (root and the service user are admin)\n",
+               app->config.socket_path);
+    if (app->config.listen[0] != '\0')
+        printf("  remote API: %s (mutual TLS; port %d; admin bundle in %s/tls/)\n",
+               app->config.listen, tcp_port, app->config.data_dir);
+    printf("  try:        %s --data-dir %s version\n", clmctl, app->config.data_dir);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    clm_app app;
+    config_action action;
+    clm_log_level level;
+    sigset_t signals;
+    int lock_fd = -1;
+    int sig;
+    int rc = 0;
+
+    memset(&app, 0, sizeof(app));
+    if (config_load(&app.config, argc, argv, &action) != CLM_OK)
+        return fail("configuration");
+    if (action == CONFIG_HELP) {
+        config_print_help(argv[0]);
+        return 0;
+    }
+    if (action == CONFIG_VERSION) {
+        printf("clmd %s (%s)\n", clm_version, clm_build);
+        return 0;
+    }
+    if (auth_policy_load(&app.config, &app.policy) != CLM_OK)
+        return fail("configuration");
+    if (action == CONFIG_CHECK) {
+        printf("configuration ok%s%s\n", app.config.config_path[0] ? ": " : "",
+               app.config.config_path);
+        auth_policy_free(app.policy);
+        return 0;
+    }
+    clm_log_level_parse(app.config.log_level, &level);
+    clm_log_set_level(level);
+    app.clock = clm_clock_system();
+    app.started_ns = clm_clock_now_ns(app.clock);
+    pthread_rwlock_init(&app.policy_lock, NULL);
+
+    /* Block the signals before any thread starts, so that only sigwait sees them. */
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (datadir_lock(app.config.data_dir, &lock_fd) != CLM_OK)
+        return fail("data directory");
+    if (server_identity_setup(&app) != CLM_OK) {
+        rc = fail("appliance identity");
+        goto out;
+    }
+    if (appstore_open(&app) != CLM_OK) {
+        rc = fail("store");
+        goto out;
+    }
+    if (server_setup_start(&app) != CLM_OK) {
+        rc = fail("API");
+        goto out;
+    }
+    print_start_banner(&app, rpc_server_tcp_port(app.server), argv[0]);
+    CLM_LOG_INFO("started", "data_dir", app.config.data_dir, "listen", app.config.listen,
+                 "socket", app.config.socket_path, "pid", CLM_I64(getpid()));
+
+    for (;;) {
+        if (sigwait(&signals, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(&app, argc, argv);
+            continue;
+        }
+        break;
+    }
+    CLM_LOG_INFO("stopping", "signal", strsignal(sig), "grace_s",
+                 CLM_I64(app.config.shutdown_grace_s));
+    server_setup_stop(&app);
+    CLM_LOG_INFO("stopped");
+out:
+    server_setup_free(&app);
+    store_close(app.store);
+    auth_policy_free(app.policy);
+    pthread_rwlock_destroy(&app.policy_lock);
+    if (lock_fd >= 0)
+        close(lock_fd);
+    return rc;
+}

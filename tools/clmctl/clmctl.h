@@ -1,0 +1,47 @@
+/*
+ * tools/clmctl/clmctl.h: what clmctl's command files share: the global options, the
+ * connection, and the command table row.
+ */
+#ifndef CLM_TOOLS_CLMCTL_CLMCTL_H
+#define CLM_TOOLS_CLMCTL_CLMCTL_H
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "tools/clmctl/client.h"
+
+typedef struct clmctl_globals {
+    const char *data_dir;  /* --data-dir / CLM_DATA_DIR, default ./var/clm */
+    const char *socket;    /* --socket; default DATA_DIR/clmd.sock */
+    const char *address;   /* --addr host:port: mutual TLS instead of the socket */
+    const char *cert;      /* --cert; default DATA_DIR/tls/admin.pem */
+    const char *key;       /* --key; default DATA_DIR/tls/admin.key */
+    const char *ca;        /* --ca; default DATA_DIR/tls/ca.pem */
+    int64_t timeout_ms;    /* --timeout seconds */
+    clm_client *client;    /* connected lazily by clmctl_client() */
+} clmctl_globals;
+
+/** Connect (once) as the global options say. @return NULL after printing why. */
+clm_client *clmctl_client(clmctl_globals *g);
+
+/** Print "clmctl: <context>: <message>" for the thread's last error; return 1. */
+int clmctl_fail(const char *context);
+
+/**
+ * Print a message as proto3 JSON (pretty) on stdout. @return 0, or 1 after printing why.
+ */
+int clmctl_print_json(const ProtobufCMessage *message);
+
+typedef int (*clmctl_command_fn)(clmctl_globals *g, int argc, char **argv);
+
+typedef struct clmctl_command {
+    const char *words; /* "admin backup": argv words that select the command */
+    const char *usage; /* arguments after the words */
+    const char *help;
+    clmctl_command_fn run; /* argv[0] is the first argument after the words */
+} clmctl_command;
+
+/* Command files: each defines one table. */
+extern const clmctl_command clmctl_generic_commands[];  /* list, describe, call */
+extern const clmctl_command clmctl_admin_commands[];    /* version, health, backup, audit */
+
+#endif
