@@ -224,13 +224,15 @@ static clm_err apply_file(clm_config *cfg, const char *path)
     return err;
 }
 
-void config_print_help(const char *argv0)
+void config_print_help(const char *argv0_unused)
 {
-    printf("Usage: %s [--config FILE] [--check-config] [--OPTION VALUE ...]\n\n"
+    (void)argv0_unused; /* the usage names the program "clmd" wherever it lives */
+    printf("Usage: %s [--config FILE] [--check-config] [--OPTION VALUE ...]\n"
+           "       %s issue-client --role ROLE --cn NAME   (a client bundle; see --help there)\n\n"
            "clmd, the clm appliance: certificate inventory, scheduler and API.\n"
            "Sources, each overriding the previous: config file (INI), flags, CLM_* "
            "environment.\n\n",
-           argv0);
+           "clmd", "clmd");
     printf("  --config FILE          (CLM_CONFIG) INI file; default DATA_DIR/clmd.ini if present\n");
     printf("  --check-config         validate the configuration and exit\n");
     printf("  --help, --version\n\n");

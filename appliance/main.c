@@ -19,6 +19,7 @@
 #include "appliance/appstore.h"
 #include "appliance/datadir.h"
 #include "appliance/identity.h"
+#include "appliance/issue_client.h"
 #include "appliance/server_setup.h"
 #include "lib/base/log.h"
 #include "lib/protodesc/descset.h"
@@ -100,6 +101,8 @@ int main(int argc, char **argv)
     int rc = 0;
 
     memset(&app, 0, sizeof(app));
+    if (argc > 1 && strcmp(argv[1], "issue-client") == 0)
+        return issue_client_main(argc - 1, argv + 1);
     if (config_load(&app.config, argc, argv, &action) != CLM_OK)
         return fail("configuration");
     if (action == CONFIG_HELP) {

@@ -113,6 +113,7 @@ static clm_err health_watch(rpc_call *call, const ProtobufCMessage *request)
     int last = -1;
 
     for (;;) {
+        uint64_t generation = rpc_server_watch_generation(rpc_call_server(call));
         health_status status = lookup(app->health, service);
         if ((int)status != last) {
             clm_err err = send_status(call, status);
@@ -120,7 +121,7 @@ static clm_err health_watch(rpc_call *call, const ProtobufCMessage *request)
                 return err;
             last = (int)status;
         }
-        if (!rpc_call_wait(call, 5 * INT64_C(1000000000)))
+        if (!rpc_call_wait(call, generation, 60 * INT64_C(1000000000)))
             continue;
         if (rpc_call_cancelled(call))
             return clm_fail(CLM_ERR_CANCELLED, "watch cancelled");

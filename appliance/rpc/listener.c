@@ -7,6 +7,7 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_posix.h>
 #include <grpc/grpc_security.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <poll.h>
 #include <stdio.h>
@@ -20,6 +21,16 @@
 
 #include "appliance/rpc/server_internal.h"
 #include "lib/base/log.h"
+
+/* gRPC's own log lines become ours: key=value, and errors of gRPC internals (a failed
+   handshake, a refused bind that we report ourselves) at warn, the rest at debug. */
+static void grpc_log_to_clm(gpr_log_func_args *args)
+{
+    if (args->severity == GPR_LOG_SEVERITY_ERROR)
+        CLM_LOG_WARN("grpc", "message", args->message, "source", args->file);
+    else
+        CLM_LOG_DEBUG("grpc", "message", args->message, "source", args->file);
+}
 
 clm_err rpc_server_new(const rpc_server_options *options, rpc_server **out)
 {
@@ -204,6 +215,7 @@ clm_err rpc_server_start(rpc_server *s)
                          {.integer = (int)s->options.max_message_bytes}};
     args[2] = (grpc_arg){GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
                          {.integer = (int)s->options.max_message_bytes}};
+    gpr_set_log_function(grpc_log_to_clm);
     grpc_init();
     err = peer_table_init(&s->unix_peers);
     if (err != CLM_OK)
@@ -264,6 +276,7 @@ int rpc_server_tcp_port(const rpc_server *s)
 void rpc_server_wake_watchers(rpc_server *s)
 {
     pthread_mutex_lock(&s->state_lock);
+    s->watch_generation++;
     pthread_cond_broadcast(&s->watch_cond);
     pthread_mutex_unlock(&s->state_lock);
 }
@@ -312,8 +325,10 @@ void rpc_server_shutdown(rpc_server *s, int64_t grace_ns)
 {
     if (!s->started)
         return;
+    pthread_mutex_lock(&s->state_lock); /* the lock rpc_call_wait checks under */
     atomic_store(&s->draining, 1);
-    rpc_server_wake_watchers(s);
+    pthread_cond_broadcast(&s->watch_cond);
+    pthread_mutex_unlock(&s->state_lock);
     if (s->unix_thread_started) {
         if (write(s->unix_wake[1], "x", 1) < 0)
             CLM_LOG_WARN("rpc.shutdown", "error", strerror(errno));

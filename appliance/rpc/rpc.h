@@ -129,11 +129,15 @@ clm_err rpc_call_recv(rpc_call *call, ProtobufCMessage **message);
 
 /**
  * @brief Sleep until rpc_server_wake_watchers() is called, the call is cancelled,
- * the server starts draining, or timeout_ns passes. For watch loops: check your own
- * condition after each return.
+ * the server starts draining, or timeout_ns passes. For watch loops, without lost
+ * wake-ups: read rpc_server_watch_generation() BEFORE looking at the watched state,
+ * then pass it here; a wake that happened in between makes this return at once.
  * @return 1 if the handler should stop (cancelled or draining), else 0.
  */
-int rpc_call_wait(rpc_call *call, int64_t timeout_ns);
+int rpc_call_wait(rpc_call *call, uint64_t seen_generation, int64_t timeout_ns);
+
+/** The count of rpc_server_wake_watchers() calls so far (see rpc_call_wait). */
+uint64_t rpc_server_watch_generation(rpc_server *server);
 
 /** What an audited call acted on ("log-level", a fingerprint, ...); copied. */
 void rpc_call_set_audit_target(rpc_call *call, const char *target);

@@ -661,23 +661,35 @@ int rpc_call_cancelled(rpc_call *c)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec >= rpc_call_deadline_ns(c);
 }
 
-int rpc_call_wait(rpc_call *c, int64_t timeout_ns)
+uint64_t rpc_server_watch_generation(rpc_server *s)
+{
+    uint64_t generation;
+
+    pthread_mutex_lock(&s->state_lock);
+    generation = s->watch_generation;
+    pthread_mutex_unlock(&s->state_lock);
+    return generation;
+}
+
+int rpc_call_wait(rpc_call *c, uint64_t seen_generation, int64_t timeout_ns)
 {
     rpc_server *s = c->server;
     struct timespec until;
+    int stop;
 
-    if (rpc_call_cancelled(c) || rpc_server_draining(s))
-        return 1;
     clock_gettime(CLOCK_REALTIME, &until);
     int64_t end = (int64_t)until.tv_sec * 1000000000 + until.tv_nsec + timeout_ns;
     if (end > rpc_call_deadline_ns(c))
         end = rpc_call_deadline_ns(c);
     until.tv_sec = end / 1000000000;
     until.tv_nsec = end % 1000000000;
+    /* Check and wait under the lock that wakers take, so no wake-up is lost. */
     pthread_mutex_lock(&s->state_lock);
-    pthread_cond_timedwait(&s->watch_cond, &s->state_lock, &until);
+    stop = rpc_call_cancelled(c) || atomic_load(&s->draining);
+    if (!stop && s->watch_generation == seen_generation)
+        pthread_cond_timedwait(&s->watch_cond, &s->state_lock, &until);
     pthread_mutex_unlock(&s->state_lock);
-    return rpc_call_cancelled(c) || rpc_server_draining(s);
+    return stop || rpc_call_cancelled(c) || rpc_server_draining(s);
 }
 
 void rpc_call_set_audit_target(rpc_call *c, const char *target)

@@ -89,6 +89,7 @@ struct rpc_server {
     pthread_mutex_t state_lock;
     pthread_cond_t state_cond;   /* active_calls reached 0, or shutdown tag */
     pthread_cond_t watch_cond;   /* rpc_server_wake_watchers */
+    uint64_t watch_generation;   /* bumped by every wake, under state_lock */
     int shutdown_done;
     rpc_tag shutdown_tag;
 };

@@ -21,6 +21,8 @@ UNIT_TEST(error_names_and_context)
     CHECK_STR_EQ(clm_error_message(), "line 3: bad");
     clm_error_context(CLM_ERR_PARSE, "reading %s", "a.ini");
     CHECK_STR_EQ(clm_error_message(), "reading a.ini: line 3: bad");
+    clm_fail(CLM_ERR_CONFIG, "outer: %s", clm_error_message()); /* the message as an argument */
+    CHECK_STR_EQ(clm_error_message(), "outer: reading a.ini: line 3: bad");
     clm_error_clear();
     CHECK_STR_EQ(clm_error_message(), "");
 }

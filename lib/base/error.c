@@ -38,7 +38,11 @@ const char *clm_strerror(clm_err err)
 
 clm_err clm_failv(clm_err err, const char *fmt, va_list ap)
 {
-    vsnprintf(error_message, sizeof(error_message), fmt, ap);
+    char message[CLM_ERROR_MESSAGE_MAX];
+
+    /* Format aside first: callers may pass clm_error_message() as an argument. */
+    vsnprintf(message, sizeof(message), fmt, ap);
+    memcpy(error_message, message, sizeof(message));
     return err;
 }
 

@@ -5,6 +5,7 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,14 @@ static clm_err error_of_status(int code)
     }
 }
 
+/* gRPC's log lines would repeat what the status already says; show them only with
+   CLM_GRPC_LOG set. */
+static void grpc_log_quiet(gpr_log_func_args *args)
+{
+    if (getenv("CLM_GRPC_LOG") != NULL)
+        fprintf(stderr, "grpc: %s (%s:%d)\n", args->message, args->file, args->line);
+}
+
 clm_err client_new(const client_options *options, clm_client **out)
 {
     clm_client *c;
@@ -84,6 +93,7 @@ clm_err client_new(const client_options *options, clm_client **out)
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    gpr_set_log_function(grpc_log_quiet);
     grpc_init();
     args[0] = (grpc_arg){GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, {.integer = max}};
     args[1] = (grpc_arg){GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, {.integer = max}};
