@@ -3,18 +3,36 @@
 
 #include <stdio.h>
 
+#include "appliance/inventory/groups.h"
+#include "appliance/inventory/tables.h"
 #include "store/audit.h"
 #include "store/store.h"
+
+/* Every table of the appliance; the store adds its own (meta, audit). */
+static const store_table *const appliance_tables[] = {
+    &inventory_certificates,
+    &inventory_groups,
+};
+
+static clm_err ensure_defaults(store_txn *txn, void *arg)
+{
+    clm_app *app = arg;
+
+    return group_ensure_default(txn, clm_clock_now_ns(app->clock));
+}
 
 clm_err appstore_open(clm_app *app)
 {
     store_options options = STORE_OPTIONS_INIT;
+    clm_err err;
 
     options.map_size = app->config.map_size_mb << 20;
     options.clock = app->clock;
-    /* The appliance's own tables join this list as the inventory and the scheduler
-       land; the audit table is always opened by the store. */
-    return store_open(app->config.data_dir, &options, NULL, 0, &app->store);
+    err = store_open(app->config.data_dir, &options, appliance_tables,
+                     sizeof(appliance_tables) / sizeof(appliance_tables[0]), &app->store);
+    if (err == CLM_OK)
+        err = store_update(app->store, ensure_defaults, app);
+    return err;
 }
 
 static void event_of(rpc_call *call, const char *outcome, store_audit_event *ev)

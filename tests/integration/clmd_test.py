@@ -384,6 +384,61 @@ def test_audit_tamper_detected():
     s.stop()
 
 
+def test_groups():
+    d = tmpdir()
+    s = Clmd(d)
+    r = clmctl(d, "group", "create", "--auto-renew", "30", "--country", "US",
+               "--key-types", "RSA-2048,EC-P256", "--approval-levels", "1", "IIS Farm")
+    check(r.returncode == 0 and '"daysBeforeExpiry": 30' in r.stdout, f"group create: {r.stdout}{r.stderr}")
+    r = clmctl(d, "-o", "csv", "group", "ls")
+    rows = r.stdout.splitlines()
+    check(rows[0].startswith("NAME,CERTIFICATES") and any(l.startswith("IIS Farm,0,30d") for l in rows),
+          f"group ls csv: {r.stdout}")
+    bad = [
+        (["--auto-renew", "0", "g1"], "group.policy.auto_renew.days_before_expiry: 0 is outside 1-120"),
+        (["--auto-renew", "121", "g1"], "outside 1-120"),
+        (["--country", "USA", "g1"], "group.policy.csr_defaults.country"),
+        (["--key-types", "DSA-1024", "g1"], "group.policy.allowed_key_types[0]"),
+        (["--hashes", "MD5", "g1"], "group.policy.allowed_hash_functions[0]"),
+        (["--approval-levels", "9", "g1"], "group.policy.approval.levels"),
+        (["--auto-renew", "10", "--auto-regenerate", "10", "g1"], "group.policy.auto_regenerate"),
+        (["bad/name"], "group.name"),
+        (["iis farm"], "ALREADY_EXISTS"),
+    ]
+    for args, message in bad:
+        r = clmctl(d, "group", "create", *args)
+        check(r.returncode != 0 and message in r.stderr, f"group create {args}: {r.stderr}")
+    r = clmctl(d, "-o", "json", "group", "ls")
+    check(r.stdout.count('"name"') == 2, f"nothing stored by refused creates: {r.stdout}")
+    r = clmctl(d, "call", "clm.v1.Groups/UpdateGroup", '{"name": "IIS Farm", "group": {}, "updateMask": ["colour"]}')
+    check(r.returncode != 0 and "update_mask[0]: 'colour'" in r.stderr, f"bad update mask: {r.stderr}")
+    r = clmctl(d, "group", "set", "--rename", "Web", "IIS Farm")
+    check(r.returncode == 0 and '"name": "Web"' in r.stdout, f"rename: {r.stdout}{r.stderr}")
+    r = clmctl(d, "group", "rm", "Default")
+    check(r.returncode != 0 and "Default group cannot be deleted" in r.stderr, "Default is kept")
+    # a viewer lists but cannot change groups
+    subprocess.run([CLMD, "issue-client", "--data-dir", d, "--role", "viewer", "--cn", "vic"],
+                   capture_output=True, check=True)
+    prefix = os.path.join(d, "tls", "clients", "vic")
+    viewer = ["--cert", prefix + ".pem", "--key", prefix + ".key"]
+    r = clmctl(d, "group", "ls", addr=f"localhost:{s.port}", extra_global=viewer)
+    check(r.returncode == 0 and "Web" in r.stdout, f"viewer lists groups: {r.stderr}")
+    r = clmctl(d, "group", "create", "x", addr=f"localhost:{s.port}", extra_global=viewer)
+    check(r.returncode != 0 and "PERMISSION_DENIED" in r.stderr, "viewer cannot create groups")
+    r = clmctl(d, "group", "rm", "Web")
+    check(r.returncode == 0, f"group rm: {r.stderr}")
+    audit = clmctl(d, "audit", "ls").stdout
+    check(audit.count("/clm.v1.Groups/CreateGroup") >= 10 and "/clm.v1.Groups/DeleteGroup" in audit,
+          "group writes and refusals are audited")
+    # groups survive a restart
+    clmctl(d, "group", "create", "Keep", "--auto-regenerate", "15")
+    s.stop()
+    s = Clmd(d)
+    r = clmctl(d, "group", "show", "keep")
+    check(r.returncode == 0 and '"daysBeforeExpiry": 15' in r.stdout, f"group after restart: {r.stdout}{r.stderr}")
+    s.stop()
+
+
 if __name__ == "__main__":
     run_cases([
         test_binaries_are_static,
@@ -398,4 +453,5 @@ if __name__ == "__main__":
         test_sigterm_during_streaming_call,
         test_backup_under_writes_restores_consistent,
         test_audit_tamper_detected,
+        test_groups,
     ])

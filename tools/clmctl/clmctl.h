@@ -8,6 +8,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "tools/clmctl/client.h"
+#include "tools/clmctl/output.h"
 
 typedef struct clmctl_globals {
     const char *data_dir;  /* --data-dir / CLM_DATA_DIR, default ./var/clm */
@@ -17,6 +18,7 @@ typedef struct clmctl_globals {
     const char *key;       /* --key; default DATA_DIR/tls/admin.key */
     const char *ca;        /* --ca; default DATA_DIR/tls/ca.pem */
     int64_t timeout_ms;    /* --timeout seconds */
+    output_format output;  /* --output table|json|csv; resolved against stdout */
     clm_client *client;    /* connected lazily by clmctl_client() */
 } clmctl_globals;
 
@@ -40,8 +42,16 @@ typedef struct clmctl_command {
     clmctl_command_fn run; /* argv[0] is the first argument after the words */
 } clmctl_command;
 
+/**
+ * A unary call for task commands: the reply, or NULL after printing the error
+ * ("clmctl: Service/Method: STATUS: message").
+ */
+ProtobufCMessage *clmctl_call(clmctl_globals *g, const char *path, const ProtobufCMessage *request,
+                              const ProtobufCMessageDescriptor *reply_type);
+
 /* Command files: each defines one table. */
 extern const clmctl_command clmctl_generic_commands[];  /* list, describe, call */
 extern const clmctl_command clmctl_admin_commands[];    /* version, health, backup, audit */
+extern const clmctl_command clmctl_group_commands[];    /* group ls|show|create|set|rm */
 
 #endif

@@ -20,22 +20,6 @@
 extern const char clm_version[];
 extern const char clm_build[];
 
-/* Unary call helper: the reply, or NULL after printing the error. */
-static ProtobufCMessage *call(clmctl_globals *g, const char *path, const ProtobufCMessage *req,
-                              const ProtobufCMessageDescriptor *type)
-{
-    clm_client *client = clmctl_client(g);
-    ProtobufCMessage *reply;
-
-    if (client == NULL)
-        return NULL;
-    if (client_unary(client, path, req, type, &reply) != CLM_OK) {
-        clmctl_fail(path + 1);
-        return NULL;
-    }
-    return reply;
-}
-
 static int cmd_version(clmctl_globals *g, int argc, char **argv)
 {
     Clm__V1__GetVersionRequest req = CLM__V1__GET_VERSION_REQUEST__INIT;
@@ -44,7 +28,7 @@ static int cmd_version(clmctl_globals *g, int argc, char **argv)
     (void)argc;
     (void)argv;
     printf("clmctl %s (%s)\n", clm_version, clm_build);
-    v = (void *)call(g, "/clm.v1.Admin/GetVersion", &req.base,
+    v = (void *)clmctl_call(g, "/clm.v1.Admin/GetVersion", &req.base,
                      &clm__v1__get_version_response__descriptor);
     if (v == NULL)
         return 1;
@@ -64,7 +48,7 @@ static int cmd_whoami(clmctl_globals *g, int argc, char **argv)
 
     (void)argc;
     (void)argv;
-    w = (void *)call(g, "/clm.v1.Admin/WhoAmI", &req.base, &clm__v1__who_am_iresponse__descriptor);
+    w = (void *)clmctl_call(g, "/clm.v1.Admin/WhoAmI", &req.base, &clm__v1__who_am_iresponse__descriptor);
     if (w == NULL)
         return 1;
     role = protobuf_c_enum_descriptor_get_value(&clm__v1__role__descriptor, w->role);
@@ -81,7 +65,7 @@ static int cmd_health(clmctl_globals *g, int argc, char **argv)
     int serving;
 
     req.service = argc > 0 ? argv[0] : "";
-    h = (void *)call(g, "/grpc.health.v1.Health/Check", &req.base,
+    h = (void *)clmctl_call(g, "/grpc.health.v1.Health/Check", &req.base,
                      &grpc__health__v1__health_check_response__descriptor);
     if (h == NULL)
         return 1;
@@ -103,7 +87,7 @@ static int cmd_log_level(clmctl_globals *g, int argc, char **argv)
         return 2;
     }
     req.level = argv[0];
-    r = (void *)call(g, "/clm.v1.Admin/SetLogLevel", &req.base,
+    r = (void *)clmctl_call(g, "/clm.v1.Admin/SetLogLevel", &req.base,
                      &clm__v1__set_log_level_response__descriptor);
     if (r == NULL)
         return 1;
@@ -212,7 +196,7 @@ static int cmd_audit_ls(clmctl_globals *g, int argc, char **argv)
     req.page_size = 1000;
     for (;;) {
         Clm__V1__ListAuditEntriesResponse *r =
-            (void *)call(g, "/clm.v1.Admin/ListAuditEntries", &req.base,
+            (void *)clmctl_call(g, "/clm.v1.Admin/ListAuditEntries", &req.base,
                          &clm__v1__list_audit_entries_response__descriptor);
         if (r == NULL)
             return 1;
@@ -247,7 +231,7 @@ static int cmd_audit_verify(clmctl_globals *g, int argc, char **argv)
 
     (void)argc;
     (void)argv;
-    r = (void *)call(g, "/clm.v1.Admin/VerifyAudit", &req.base,
+    r = (void *)clmctl_call(g, "/clm.v1.Admin/VerifyAudit", &req.base,
                      &clm__v1__verify_audit_response__descriptor);
     if (r == NULL)
         return 1;

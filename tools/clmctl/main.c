@@ -17,7 +17,23 @@ extern const char clm_build[];
 static const clmctl_command *const command_tables[] = {
     clmctl_generic_commands,
     clmctl_admin_commands,
+    clmctl_group_commands,
 };
+
+ProtobufCMessage *clmctl_call(clmctl_globals *g, const char *path, const ProtobufCMessage *request,
+                              const ProtobufCMessageDescriptor *reply_type)
+{
+    clm_client *client = clmctl_client(g);
+    ProtobufCMessage *reply;
+
+    if (client == NULL)
+        return NULL;
+    if (client_unary(client, path, request, reply_type, &reply) != CLM_OK) {
+        clmctl_fail(path + 1);
+        return NULL;
+    }
+    return reply;
+}
 
 int clmctl_fail(const char *context)
 {
@@ -123,7 +139,9 @@ static void usage(FILE *out)
             "  --socket PATH    the Unix socket (default DATA_DIR/clmd.sock)\n"
             "  --addr HOST:PORT connect over mutual TLS instead\n"
             "  --cert, --key, --ca FILE  client bundle (default DATA_DIR/tls/admin.*, ca.pem)\n"
-            "  --timeout SECONDS per call (default 30)\n\nCommands:\n");
+            "  --timeout SECONDS per call (default 30)\n"
+            "  -o, --output table|json|csv  list format (default: table on a terminal, else json)\n"
+            "\nCommands:\n");
     for (size_t t = 0; t < sizeof(command_tables) / sizeof(command_tables[0]); t++) {
         for (const clmctl_command *c = command_tables[t]; c->words; c++) {
             char left[64];
@@ -156,7 +174,8 @@ int main(int argc, char **argv)
         {"addr", required_argument, NULL, 'a'},     {"cert", required_argument, NULL, 'c'},
         {"key", required_argument, NULL, 'k'},      {"ca", required_argument, NULL, 'C'},
         {"timeout", required_argument, NULL, 't'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},        {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},        {"output", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0}};
     clmctl_globals g;
     int c;
     int rc;
@@ -164,8 +183,14 @@ int main(int argc, char **argv)
     memset(&g, 0, sizeof(g));
     g.data_dir = getenv("CLM_DATA_DIR") ? getenv("CLM_DATA_DIR") : "./var/clm";
     g.timeout_ms = 30000;
-    while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+ho:", options, NULL)) != -1) {
         switch (c) {
+        case 'o':
+            if (!output_parse(optarg, &g.output)) {
+                fprintf(stderr, "clmctl: --output: '%s' is not table, json or csv\n", optarg);
+                return 2;
+            }
+            break;
         case 'd': g.data_dir = optarg; break;
         case 's': g.socket = optarg; break;
         case 'a': g.address = optarg; break;
@@ -189,6 +214,7 @@ int main(int argc, char **argv)
     }
     argc -= optind;
     argv += optind;
+    g.output = output_resolve(g.output);
     if (argc == 0) {
         usage(stderr);
         return 2;

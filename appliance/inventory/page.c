@@ -1,0 +1,75 @@
+/* appliance/inventory/page.c: keyset page tokens. */
+#include "appliance/inventory/page.h"
+
+#include <string.h>
+
+#include "lib/base/buf.h"
+
+clm_err page_size_of(unsigned requested, size_t *size)
+{
+    if (requested > PAGE_MAX_SIZE)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "page_size: %u is more than %d", requested,
+                        PAGE_MAX_SIZE);
+    *size = requested ? requested : PAGE_DEFAULT_SIZE;
+    return CLM_OK;
+}
+
+char *page_token_encode(clm_arena *arena, const store_item *next)
+{
+    const unsigned char *key = next->index_key ? next->index_key : next->key;
+    size_t key_len = next->index_key ? next->index_key_len : next->key_len;
+    char *token = clm_arena_alloc(arena, 2 * key_len + 2 * next->key_len + 2);
+
+    if (token == NULL)
+        return NULL;
+    clm_hex_encode(token, key, key_len);
+    token[2 * key_len] = '.';
+    clm_hex_encode(token + 2 * key_len + 1, next->key, next->key_len);
+    return token;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static int hex_decode(const char *text, size_t len, unsigned char *out, size_t *out_len)
+{
+    if (len % 2 != 0 || len / 2 > STORE_KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    *out_len = len / 2;
+    return 1;
+}
+
+clm_err page_token_decode(const char *token, page_position *pos, int *present)
+{
+    const char *dot = strchr(token, '.');
+
+    *present = 0;
+    if (token[0] == '\0')
+        return CLM_OK;
+    if (dot == NULL || !hex_decode(token, (size_t)(dot - token), pos->key, &pos->key_len) ||
+        !hex_decode(dot + 1, strlen(dot + 1), pos->primary, &pos->primary_len) ||
+        pos->key_len == 0 || pos->primary_len == 0)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "page_token: malformed; pass the next_page_token of the previous reply");
+    *present = 1;
+    return CLM_OK;
+}
+
+clm_err page_resume(store_iter *it, const page_position *pos, int present)
+{
+    if (!present)
+        return store_iter_first(it);
+    return store_iter_seek(it, pos->key, pos->key_len, pos->primary, pos->primary_len);
+}
