@@ -18,6 +18,7 @@
 #include "lib/base/clock.h"
 
 typedef struct store store;
+typedef struct seal_key seal_key;
 typedef struct health_table health_table;
 typedef struct descset descset;
 
@@ -26,6 +27,7 @@ typedef struct clm_app {
     const clm_clock *clock;
     int64_t started_ns;       /* wall clock at start */
     store *store;
+    seal_key *seal;           /* the master key for sealed secrets (store/seal.h) */
     rpc_server *server;
     health_table *health;
     descset *descriptors;     /* every served file, for reflection */

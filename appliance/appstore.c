@@ -6,6 +6,7 @@
 #include "appliance/inventory/groups.h"
 #include "appliance/inventory/tables.h"
 #include "store/audit.h"
+#include "store/seal.h"
 #include "store/store.h"
 
 /* Every table of the appliance; the store adds its own (meta, audit). */
@@ -28,6 +29,8 @@ clm_err appstore_open(clm_app *app)
 
     options.map_size = app->config.map_size_mb << 20;
     options.clock = app->clock;
+    if ((err = seal_key_load(app->config.data_dir, &app->seal)) != CLM_OK)
+        return err;
     err = store_open(app->config.data_dir, &options, appliance_tables,
                      sizeof(appliance_tables) / sizeof(appliance_tables[0]), &app->store);
     if (err == CLM_OK)

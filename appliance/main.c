@@ -24,6 +24,7 @@
 #include "lib/base/log.h"
 #include "lib/protodesc/descset.h"
 #include "proto/descriptor_set.h"
+#include "store/seal.h"
 #include "store/store.h"
 
 static int fail(const char *what)
@@ -169,6 +170,7 @@ int main(int argc, char **argv)
 out:
     server_setup_free(&app);
     store_close(app.store);
+    seal_key_free(app.seal);
     auth_policy_free(app.policy);
     pthread_rwlock_destroy(&app.policy_lock);
     if (lock_fd >= 0)

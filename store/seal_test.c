@@ -50,6 +50,7 @@ UNIT_TEST(seal_round_trip_and_tamper)
     CHECK(leaked == NULL);
 
     clm_buf_free(&blob);
+    clm_buf_wipe(&plain);
     seal_key_free(key);
     seal_key_free(again);
     seal_key_free(other);

@@ -168,6 +168,13 @@ static clm_err key_attribute(const ProtobufCMessage *r, const void *arg, store_k
     return err;
 }
 
+static clm_err key_ski(const ProtobufCMessage *r, const void *arg, store_keys *keys)
+{
+    (void)arg;
+    return RECORD(r)->ski.len ? store_keys_add(keys, RECORD(r)->ski.data, RECORD(r)->ski.len)
+                              : CLM_OK;
+}
+
 static const store_index certificate_indexes[CERT_INDEX_MAX] = {
     [CERT_INDEX_SHA256] = {"sha256", STORE_INDEX_UNIQUE, 1, key_sha256, NULL},
     [CERT_INDEX_SHA1] = {"sha1", 0, 1, key_sha1, NULL},
@@ -179,6 +186,7 @@ static const store_index certificate_indexes[CERT_INDEX_MAX] = {
     [CERT_INDEX_STATUS] = {"status", 0, 1, key_status, NULL},
     [CERT_INDEX_SOURCE_DEVICE] = {"source_device", 0, 1, key_source_device, NULL},
     [CERT_INDEX_ATTRIBUTE] = {"attribute", 0, 1, key_attribute, NULL},
+    [CERT_INDEX_SKI] = {"ski", 0, 1, key_ski, NULL},
 };
 
 const store_table inventory_certificates = {

@@ -16,6 +16,7 @@
  *     status                 one byte
  *     source_device          lower-cased device names of "device" sources
  *     attribute              lower-cased attribute keys
+ *     ski                    subject key identifier (chains: a child's AKI finds it)
  * groups: key big-endian id, value clm.store.v1.GroupRecord; index name (unique,
  *   lower-cased). Group id 1 is the Default group, created at open.
  */
@@ -43,6 +44,7 @@ enum {
     CERT_INDEX_STATUS,
     CERT_INDEX_SOURCE_DEVICE,
     CERT_INDEX_ATTRIBUTE,
+    CERT_INDEX_SKI,
     CERT_INDEX_MAX
 };
 #define CERT_INDEX(i) (&inventory_certificates.indexes[(i)])

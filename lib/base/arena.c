@@ -66,6 +66,21 @@ void *clm_arena_memdup(clm_arena *arena, const void *data, size_t len)
     return p;
 }
 
+void clm_arena_reset(clm_arena *arena)
+{
+    clm_arena_chunk *keep = arena->head;
+
+    if (keep == NULL)
+        return;
+    for (clm_arena_chunk *c = keep->next; c != NULL;) {
+        clm_arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    keep->next = NULL;
+    keep->used = 0;
+}
+
 void clm_arena_free(clm_arena *arena)
 {
     clm_arena_chunk *c = arena->head;

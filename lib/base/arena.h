@@ -34,6 +34,12 @@ char *clm_arena_strdup(clm_arena *arena, const char *str);
 /** Copy `len` bytes into the arena. @return the copy, or NULL (also when len is 0). */
 void *clm_arena_memdup(clm_arena *arena, const void *data, size_t len);
 
+/**
+ * @brief Forget every allocation but keep the newest chunk for reuse: the way to use
+ * an arena as per-iteration scratch space without malloc churn.
+ */
+void clm_arena_reset(clm_arena *arena);
+
 /** Release every allocation; the arena is empty and reusable. */
 void clm_arena_free(clm_arena *arena);
 

@@ -117,6 +117,9 @@ UNIT_TEST(arena_allocations)
         CHECK(p != NULL && ((uintptr_t)p % sizeof(long)) == 0 && p[2] == 0);
     }
     CHECK(clm_arena_memdup(&a, "x", 0) == NULL);
+    clm_arena_reset(&a);
+    CHECK(a.head != NULL);
+    CHECK_STR_EQ(clm_arena_strdup(&a, "again"), "again");
     clm_arena_free(&a);
     CHECK(a.head == NULL);
 }

@@ -3,9 +3,17 @@
 
 #include "lib/pki/pki_internal.h"
 
+#include "lib/base/buf.h"
+
+#include <limits.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h> /* PKCS8_decrypt in BoringSSL (pkcs8.h) */
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h> /* memmem: _GNU_SOURCE comes from CLM_COPTS */
+#include <strings.h>
 
 static const struct {
     const char *name;
@@ -17,6 +25,10 @@ static const struct {
     [PKI_KEY_RSA_2048] = {"rsa-2048", 1, 2048},
     [PKI_KEY_RSA_3072] = {"rsa-3072", 1, 3072},
     [PKI_KEY_RSA_4096] = {"rsa-4096", 1, 4096},
+    [PKI_KEY_EC_P521] = {"ec-p521", 0, NID_secp521r1},
+    [PKI_KEY_RSA_6144] = {"rsa-6144", 1, 6144},
+    [PKI_KEY_RSA_7680] = {"rsa-7680", 1, 7680},
+    [PKI_KEY_RSA_8192] = {"rsa-8192", 1, 8192},
 };
 
 const char *pki_key_type_name(pki_key_type type)
@@ -28,16 +40,70 @@ const char *pki_key_type_name(pki_key_type type)
 
 clm_err pki_key_type_parse(const char *name, pki_key_type *out)
 {
+    char known[256];
+    size_t used = 0;
+
     for (int i = 0; i < PKI_KEY_TYPE_MAX; i++) {
-        if (name != NULL && strcmp(name, key_types[i].name) == 0) {
+        if (name != NULL && strcasecmp(name, key_types[i].name) == 0) {
             *out = (pki_key_type)i;
             return CLM_OK;
         }
     }
-    return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                    "key type \"%s\" is unknown; use ec-p256, ec-p384, rsa-2048, rsa-3072 or "
-                    "rsa-4096",
-                    name ? name : "(null)");
+    known[0] = '\0';
+    for (int i = 0; i < PKI_KEY_TYPE_MAX && used < sizeof known; i++) {
+        int n = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                         key_types[i].name);
+        if (n > 0)
+            used += (size_t)n;
+    }
+    return clm_fail(CLM_ERR_INVALID_ARGUMENT, "key type \"%.64s\" is unknown; use one of %s",
+                    name ? name : "(null)", known);
+}
+
+/* The named curve of an EC key, through its SubjectPublicKeyInfo (EVP_PKEY_get0_EC_KEY
+ * is deprecated in OpenSSL 3 and there is no shared replacement). */
+static int ec_curve_nid(EVP_PKEY *key)
+{
+    X509_PUBKEY *pub = NULL;
+    X509_ALGOR *alg = NULL;
+    const void *param = NULL;
+    int ptype = 0, nid = NID_undef;
+
+    if (X509_PUBKEY_set(&pub, key) == 1 &&
+        X509_PUBKEY_get0_param(NULL, NULL, NULL, &alg, pub) == 1) {
+        X509_ALGOR_get0(NULL, &ptype, &param, alg);
+        if (ptype == V_ASN1_OBJECT)
+            nid = OBJ_obj2nid(param);
+    }
+    X509_PUBKEY_free(pub);
+    ERR_clear_error();
+    return nid;
+}
+
+clm_err pki_key_type_of(EVP_PKEY *key, pki_key_type *out)
+{
+    int id, param;
+
+    if (key == NULL)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "no key");
+    id = EVP_PKEY_id(key);
+    if (id == EVP_PKEY_RSA)
+        param = EVP_PKEY_bits(key);
+    else if (id == EVP_PKEY_EC)
+        param = ec_curve_nid(key);
+    else
+        return clm_fail(CLM_ERR_UNSUPPORTED, "%s keys are not supported",
+                        OBJ_nid2sn(id) ? OBJ_nid2sn(id) : "unknown");
+    for (int i = 0; i < PKI_KEY_TYPE_MAX; i++) {
+        if (key_types[i].is_rsa == (id == EVP_PKEY_RSA) && key_types[i].param == param) {
+            *out = (pki_key_type)i;
+            return CLM_OK;
+        }
+    }
+    if (id == EVP_PKEY_RSA)
+        return clm_fail(CLM_ERR_UNSUPPORTED, "RSA %d bits is not a supported key size", param);
+    return clm_fail(CLM_ERR_UNSUPPORTED, "EC curve %s is not supported",
+                    param != NID_undef && OBJ_nid2sn(param) ? OBJ_nid2sn(param) : "(explicit)");
 }
 
 clm_err pki_key_generate(pki_key_type type, EVP_PKEY **out)
@@ -139,6 +205,106 @@ clm_err pki_key_from_pem(const void *pem, size_t len, EVP_PKEY **out)
     BIO_free(bio);
     if (key == NULL)
         return pki_fail_ssl(CLM_ERR_PARSE, "no private key could be read from the PEM text");
+    ERR_clear_error();
+    *out = key;
+    return CLM_OK;
+}
+
+/* The password callback: supplies the caller's password once, and records that the
+ * key asked for one (it is encrypted). */
+typedef struct password_request {
+    const char *password;
+    bool asked;
+} password_request;
+
+static int give_password(char *buf, int size, int rwflag, void *userdata)
+{
+    password_request *req = userdata;
+    size_t n;
+
+    (void)rwflag;
+    req->asked = true;
+    if (req->password == NULL)
+        return -1;
+    n = strlen(req->password);
+    if (size < 0 || n > (size_t)size)
+        return -1;
+    memcpy(buf, req->password, n);
+    return (int)n;
+}
+
+static clm_err locked_key(const password_request *req, const char *what)
+{
+    ERR_clear_error();
+    if (req->password == NULL)
+        return clm_fail(CLM_ERR_UNAUTHENTICATED, "%s is encrypted: a password is needed", what);
+    return clm_fail(CLM_ERR_UNAUTHENTICATED,
+                    "%s: wrong password, or the encrypted key is damaged", what);
+}
+
+clm_err pki_key_from_pem_password(const void *pem, size_t len, const char *password,
+                                  EVP_PKEY **out)
+{
+    password_request req = {password, false};
+    BIO *bio;
+    EVP_PKEY *key;
+    clm_err err;
+
+    *out = NULL;
+    err = pki_bio_from_mem(pem, len, "private key PEM", &bio);
+    if (err != CLM_OK)
+        return err;
+    key = PEM_read_bio_PrivateKey(bio, NULL, give_password, &req);
+    BIO_free(bio);
+    if (key == NULL) {
+        if (req.asked)
+            return locked_key(&req, "private key");
+        return pki_fail_ssl(CLM_ERR_PARSE, "no private key could be read from the PEM text");
+    }
+    ERR_clear_error();
+    *out = key;
+    return CLM_OK;
+}
+
+clm_err pki_key_from_der(const void *der, size_t len, const char *password, EVP_PKEY **out)
+{
+    password_request req = {password, true};
+    const unsigned char *p = der, *end = (const unsigned char *)der + len;
+    EVP_PKEY *key = NULL;
+
+    *out = NULL;
+    if (der == NULL || len < 2 || len > LONG_MAX)
+        return clm_fail(CLM_ERR_PARSE, "private key: empty or oversized input");
+    /* EncryptedPrivateKeyInfo starts SEQUENCE { SEQUENCE algorithm, ...}; the plain
+     * forms start with an INTEGER version. Skip the outer header to look. */
+    size_t hdr = p[1] < 0x80 ? 2 : 2 + (p[1] & 0x7fu);
+    if (p[0] == 0x30 && len > hdr && p[hdr] == 0x30) {
+        X509_SIG *sig;
+        PKCS8_PRIV_KEY_INFO *p8;
+
+        if (password == NULL)
+            return locked_key(&req, "private key");
+        sig = d2i_X509_SIG(NULL, &p, (long)len);
+        if (sig == NULL || p != end) {
+            X509_SIG_free(sig);
+            return pki_fail_ssl(CLM_ERR_PARSE, "not an encrypted PKCS#8 private key");
+        }
+        p8 = PKCS8_decrypt(sig, password, (int)strlen(password));
+        X509_SIG_free(sig);
+        if (p8 == NULL)
+            return locked_key(&req, "private key");
+        key = EVP_PKCS82PKEY(p8);
+        PKCS8_PRIV_KEY_INFO_free(p8);
+    } else {
+        key = d2i_AutoPrivateKey(NULL, &p, (long)len);
+        if (key != NULL && p != end) {
+            EVP_PKEY_free(key);
+            return clm_fail(CLM_ERR_PARSE, "%zu bytes after the private key",
+                            (size_t)(end - p));
+        }
+    }
+    if (key == NULL)
+        return pki_fail_ssl(CLM_ERR_PARSE, "no private key could be read from the DER");
     ERR_clear_error();
     *out = key;
     return CLM_OK;

@@ -53,5 +53,6 @@ ProtobufCMessage *clmctl_call(clmctl_globals *g, const char *path, const Protobu
 extern const clmctl_command clmctl_generic_commands[];  /* list, describe, call */
 extern const clmctl_command clmctl_admin_commands[];    /* version, health, backup, audit */
 extern const clmctl_command clmctl_group_commands[];    /* group ls|show|create|set|rm */
+extern const clmctl_command clmctl_cert_commands[];     /* cert ..., report expiry */
 
 #endif

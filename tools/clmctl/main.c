@@ -18,6 +18,7 @@ static const clmctl_command *const command_tables[] = {
     clmctl_generic_commands,
     clmctl_admin_commands,
     clmctl_group_commands,
+    clmctl_cert_commands,
 };
 
 ProtobufCMessage *clmctl_call(clmctl_globals *g, const char *path, const ProtobufCMessage *request,

@@ -1,0 +1,454 @@
+/* appliance/api/inventory.c: clm.v1.Inventory handlers over appliance/inventory/. */
+#include "appliance/api/inventory.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "appliance/api/convert.h"
+#include "appliance/app.h"
+#include "appliance/appstore.h"
+#include "appliance/inventory/certs.h"
+#include "appliance/inventory/export.h"
+#include "appliance/inventory/groups.h"
+#include "appliance/inventory/query.h"
+#include "appliance/inventory/tables.h"
+#include "clm/v1/inventory.pb-c.h"
+#include "lib/base/log.h"
+#include "lib/pki/cert.h"
+
+typedef struct inventory_op {
+    rpc_call *call;
+    clm_app *app;
+    const ProtobufCMessage *request;
+    ProtobufCMessage *response;
+    int64_t now_ns;
+} inventory_op;
+
+static inventory_op op_of(rpc_call *call, const ProtobufCMessage *request,
+                          ProtobufCMessage *response)
+{
+    clm_app *app = rpc_call_app(call);
+    inventory_op op = {call, app, request, response, clm_clock_now_ns(app->clock)};
+
+    return op;
+}
+
+/* ---- record -> API ---- */
+
+static char *group_name(store_txn *txn, clm_arena *arena, uint64_t id)
+{
+    Clm__Store__V1__GroupRecord *g;
+
+    if (group_get_by_id(txn, arena, id ? id : INVENTORY_DEFAULT_GROUP_ID, &g) != CLM_OK) {
+        clm_error_clear();
+        return "";
+    }
+    return g->name;
+}
+
+static char *lineage(store_txn *txn, clm_arena *arena, uint64_t id)
+{
+    Clm__Store__V1__CertificateRecord *r;
+
+    if (id == 0 || inventory_cert_get(txn, arena, id, &r) != CLM_OK) {
+        clm_error_clear();
+        return "";
+    }
+    return convert_hex(arena, r->sha256.data, r->sha256.len);
+}
+
+static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, int64_t now_ns,
+                                    const Clm__Store__V1__CertificateRecord *r)
+{
+    Clm__V1__Certificate *c = clm_arena_alloc(arena, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    clm__v1__certificate__init(c);
+    c->sha256 = convert_hex(arena, r->sha256.data, r->sha256.len);
+    c->sha1 = convert_hex(arena, r->sha1.data, r->sha1.len);
+    c->subject = r->subject;
+    c->issuer = r->issuer;
+    c->common_name = r->common_name;
+    c->dns_names = r->dns_names, c->n_dns_names = r->n_dns_names;
+    c->ip_addresses = r->ip_addresses, c->n_ip_addresses = r->n_ip_addresses;
+    c->emails = r->emails, c->n_emails = r->n_emails;
+    c->uris = r->uris, c->n_uris = r->n_uris;
+    c->serial = r->serial_hex;
+    c->not_before = convert_timestamp_s(arena, r->not_before);
+    c->not_after = convert_timestamp_s(arena, r->not_after);
+    /* whole days left, rounded down; negative once expired */
+    int64_t left = r->not_after - now_ns / CLM_NS_PER_SEC;
+    c->days_to_expiry = left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
+    c->key_type = r->key_type;
+    c->key_bits = r->key_bits;
+    c->key_curve = r->key_curve;
+    c->signature_algorithm = r->signature_algorithm;
+    c->ski = convert_hex(arena, r->ski.data, r->ski.len);
+    c->aki = convert_hex(arena, r->aki.data, r->aki.len);
+    c->key_usage = r->key_usage, c->n_key_usage = r->n_key_usage;
+    c->extended_key_usage = r->extended_key_usage;
+    c->n_extended_key_usage = r->n_extended_key_usage;
+    c->is_ca = r->is_ca;
+    c->path_length = r->path_length;
+    c->ocsp_urls = r->ocsp_urls, c->n_ocsp_urls = r->n_ocsp_urls;
+    c->ca_issuer_urls = r->ca_issuer_urls, c->n_ca_issuer_urls = r->n_ca_issuer_urls;
+    c->crl_urls = r->crl_urls, c->n_crl_urls = r->n_crl_urls;
+    c->self_signed = r->self_signed;
+    c->template_name = r->template_name;
+    c->version = r->version;
+    c->status = (Clm__V1__CertificateStatus)r->status;
+    c->group = group_name(txn, arena, r->group_id);
+    c->sources = clm_arena_alloc(arena, (r->n_sources + 1) * sizeof(*c->sources));
+    for (size_t i = 0; c->sources && i < r->n_sources; i++) {
+        const Clm__Store__V1__CertificateSource *s = r->sources[i];
+        Clm__V1__CertificateSource *o = clm_arena_alloc(arena, sizeof(*o));
+        if (o == NULL)
+            break;
+        clm__v1__certificate_source__init(o);
+        o->kind = s->kind, o->device = s->device, o->location = s->location;
+        o->endpoint = s->endpoint, o->by = s->by;
+        o->first_seen = convert_timestamp_ns(arena, s->first_seen);
+        o->last_seen = convert_timestamp_ns(arena, s->last_seen);
+        c->sources[c->n_sources++] = o;
+    }
+    c->attributes = clm_arena_alloc(arena, (r->n_attributes + 1) * sizeof(*c->attributes));
+    for (size_t i = 0; c->attributes && i < r->n_attributes; i++) {
+        Clm__V1__Attribute *a = clm_arena_alloc(arena, sizeof(*a));
+        if (a == NULL)
+            break;
+        clm__v1__attribute__init(a);
+        a->key = r->attributes[i]->key;
+        a->value = r->attributes[i]->value;
+        c->attributes[c->n_attributes++] = a;
+    }
+    c->device_name = r->device_name;
+    c->application_ip = r->application_ip;
+    c->tracking_id = r->tracking_id;
+    c->parent_sha256 = lineage(txn, arena, r->parent_id);
+    c->child_sha256 = lineage(txn, arena, r->child_id);
+    c->has_private_key = r->sealed_private_key.len > 0;
+    c->created_at = convert_timestamp_ns(arena, r->created_at);
+    c->updated_at = convert_timestamp_ns(arena, r->updated_at);
+    return c;
+}
+
+/* ---- Import ---- */
+
+static clm_err audit_in_txn(store_txn *txn, void *arg)
+{
+    return appstore_audit_in(txn, arg);
+}
+
+static clm_err import_certificates(rpc_call *call, const ProtobufCMessage *request,
+                                   ProtobufCMessage *response)
+{
+    const Clm__V1__ImportCertificatesRequest *req = (const void *)request;
+    inventory_op op = op_of(call, request, response);
+    import_context ctx = {op.app->store, op.app->seal, op.app->clock, rpc_call_arena(call),
+                          rpc_call_peer(call)->identity, audit_in_txn, call};
+    char target[64];
+    clm_err err;
+
+    snprintf(target, sizeof(target), "%zu items", req->n_items);
+    rpc_call_set_audit_target(call, target);
+    if ((err = inventory_import_validate(req)) != CLM_OK)
+        return err;
+    err = inventory_import(&ctx, req, (void *)response);
+    if (err == CLM_OK)
+        CLM_LOG_INFO("inventory.import", "by", rpc_call_peer(call)->identity, "items",
+                     CLM_I64(req->n_items), "added",
+                     CLM_I64(((Clm__V1__ImportCertificatesResponse *)response)->added), "merged",
+                     CLM_I64(((Clm__V1__ImportCertificatesResponse *)response)->merged));
+    return err;
+}
+
+/* ---- List ---- */
+
+typedef struct list_state {
+    inventory_op *op;
+    store_txn *txn;
+    Clm__V1__ListCertificatesResponse *resp;
+} list_state;
+
+static clm_err emit_certificate(void *arg, Clm__Store__V1__CertificateRecord *record)
+{
+    list_state *ls = arg;
+    clm_arena *arena = rpc_call_arena(ls->op->call);
+    Clm__V1__Certificate *c = to_api(ls->txn, arena, ls->op->now_ns, record);
+
+    if (c == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    ls->resp->certificates[ls->resp->n_certificates++] = c;
+    return CLM_OK;
+}
+
+static clm_err list_txn(store_txn *txn, void *arg)
+{
+    inventory_op *op = arg;
+    const Clm__V1__ListCertificatesRequest *req = (const void *)op->request;
+    list_state ls = {op, txn, (void *)op->response};
+    clm_arena *arena = rpc_call_arena(op->call);
+
+    ls.resp->certificates = clm_arena_alloc(
+        arena, (req->page_size ? req->page_size : 100) * sizeof(*ls.resp->certificates));
+    if (ls.resp->certificates == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    return query_list(txn, arena, req, op->now_ns / CLM_NS_PER_SEC, emit_certificate, &ls,
+                      &ls.resp->next_page_token);
+}
+
+static clm_err list_certificates(rpc_call *call, const ProtobufCMessage *request,
+                                 ProtobufCMessage *response)
+{
+    inventory_op op = op_of(call, request, response);
+
+    if (((const Clm__V1__ListCertificatesRequest *)request)->page_size > 1000)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "page_size: at most 1000");
+    return store_view(op.app->store, list_txn, &op);
+}
+
+/* ---- Get ---- */
+
+static clm_err get_txn(store_txn *txn, void *arg)
+{
+    inventory_op *op = arg;
+    const Clm__V1__GetCertificateRequest *req = (const void *)op->request;
+    clm_arena *arena = rpc_call_arena(op->call);
+    Clm__Store__V1__CertificateRecord *r;
+    Clm__V1__Certificate *c;
+    clm_err err = inventory_cert_find(txn, arena, req->id, &r);
+
+    if (err != CLM_OK)
+        return err;
+    if ((c = to_api(txn, arena, op->now_ns, r)) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    /* the certificate as PEM, for convenience */
+    const unsigned char *p = r->der.data;
+    X509 *x = d2i_X509(NULL, &p, (long)r->der.len);
+    clm_buf pem = CLM_BUF_INIT;
+    if (x != NULL && pki_cert_to_pem(x, &pem) == CLM_OK)
+        c->pem = clm_arena_strdup(arena, clm_buf_str(&pem));
+    clm_buf_free(&pem);
+    X509_free(x);
+    *(Clm__V1__Certificate *)op->response = *c;
+    return CLM_OK;
+}
+
+static clm_err get_certificate(rpc_call *call, const ProtobufCMessage *request,
+                               ProtobufCMessage *response)
+{
+    inventory_op op = op_of(call, request, response);
+
+    return store_view(op.app->store, get_txn, &op);
+}
+
+/* ---- Update ---- */
+
+static clm_err check_generic(const char *value, const char *field)
+{
+    if (strlen(value) > GENERIC_FIELD_MAX)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%s: longer than %d characters", field,
+                        GENERIC_FIELD_MAX);
+    return CLM_OK;
+}
+
+static clm_err apply_update(store_txn *txn, clm_arena *arena,
+                            const Clm__V1__UpdateCertificateRequest *req,
+                            Clm__Store__V1__CertificateRecord *r)
+{
+    for (size_t i = 0; i < req->n_update_mask; i++) {
+        const char *m = req->update_mask[i];
+        if (strcmp(m, "status") == 0) {
+            if (req->status < CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_MANAGED ||
+                req->status > CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_IGNORED)
+                return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                                "status: must be MANAGED, MONITORED or IGNORED");
+            r->status = req->status;
+        } else if (strcmp(m, "group") == 0) {
+            Clm__Store__V1__GroupRecord *g;
+            clm_err err = group_find(txn, arena, req->group[0] ? req->group : "Default", "group", &g);
+            if (err != CLM_OK)
+                return err;
+            r->group_id = g->id;
+        } else if (strcmp(m, "attributes") == 0) {
+            r->attributes = clm_arena_alloc(arena, (req->n_attributes + 1) * sizeof(*r->attributes));
+            r->n_attributes = 0;
+            for (size_t a = 0; r->attributes && a < req->n_attributes; a++) {
+                Clm__Store__V1__Attribute *attr = clm_arena_alloc(arena, sizeof(*attr));
+                clm__store__v1__attribute__init(attr);
+                attr->key = req->attributes[a]->key;
+                attr->value = req->attributes[a]->value;
+                r->attributes[r->n_attributes++] = attr;
+            }
+        } else if (strcmp(m, "device_name") == 0) {
+            r->device_name = req->device_name;
+        } else if (strcmp(m, "application_ip") == 0) {
+            r->application_ip = req->application_ip;
+        } else if (strcmp(m, "tracking_id") == 0) {
+            r->tracking_id = req->tracking_id;
+        } else {
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "update_mask[%zu]: '%s' is not one of status, group, attributes, "
+                            "device_name, application_ip, tracking_id", i, m);
+        }
+    }
+    return CLM_OK;
+}
+
+static clm_err update_txn(store_txn *txn, void *arg)
+{
+    inventory_op *op = arg;
+    const Clm__V1__UpdateCertificateRequest *req = (const void *)op->request;
+    clm_arena *arena = rpc_call_arena(op->call);
+    Clm__Store__V1__CertificateRecord *r;
+    Clm__V1__Certificate *c;
+    clm_err err;
+
+    if ((err = inventory_cert_find(txn, arena, req->id, &r)) != CLM_OK ||
+        (err = apply_update(txn, arena, req, r)) != CLM_OK ||
+        (err = inventory_cert_put(txn, r, op->now_ns)) != CLM_OK ||
+        (err = appstore_audit_in(txn, op->call)) != CLM_OK)
+        return err;
+    if ((c = to_api(txn, arena, op->now_ns, r)) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    *(Clm__V1__Certificate *)op->response = *c;
+    return CLM_OK;
+}
+
+static clm_err update_certificate(rpc_call *call, const ProtobufCMessage *request,
+                                  ProtobufCMessage *response)
+{
+    const Clm__V1__UpdateCertificateRequest *req = (const void *)request;
+    inventory_op op = op_of(call, request, response);
+    clm_err err;
+
+    rpc_call_set_audit_target(call, req->id);
+    if (req->n_update_mask == 0)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "update_mask: empty; name the fields to change");
+    if ((err = inventory_check_attributes(req->attributes, req->n_attributes, "attributes")) ||
+        (err = check_generic(req->device_name, "device_name")) ||
+        (err = check_generic(req->application_ip, "application_ip")) ||
+        (err = check_generic(req->tracking_id, "tracking_id")))
+        return err;
+    return store_update(op.app->store, update_txn, &op);
+}
+
+/* ---- Delete ---- */
+
+static clm_err delete_txn(store_txn *txn, void *arg)
+{
+    inventory_op *op = arg;
+    const Clm__V1__DeleteCertificateRequest *req = (const void *)op->request;
+    Clm__Store__V1__CertificateRecord *r;
+    clm_err err;
+
+    if ((err = inventory_cert_find(txn, rpc_call_arena(op->call), req->id, &r)) != CLM_OK ||
+        (err = inventory_cert_delete(txn, r)) != CLM_OK)
+        return err;
+    return appstore_audit_in(txn, op->call);
+}
+
+static clm_err delete_certificate(rpc_call *call, const ProtobufCMessage *request,
+                                  ProtobufCMessage *response)
+{
+    inventory_op op = op_of(call, request, response);
+
+    rpc_call_set_audit_target(call, ((const Clm__V1__DeleteCertificateRequest *)request)->id);
+    return store_update(op.app->store, delete_txn, &op);
+}
+
+/* ---- Export ---- */
+
+static clm_err export_txn(store_txn *txn, void *arg)
+{
+    inventory_op *op = arg;
+    const Clm__V1__ExportCertificateRequest *req = (const void *)op->request;
+    Clm__V1__ExportCertificateResponse *resp = (void *)op->response;
+    clm_arena *arena = rpc_call_arena(op->call);
+    Clm__Store__V1__CertificateRecord *leaf, *chain[EXPORT_MAX_CHAIN];
+    size_t n_chain = 0;
+    clm_buf out = CLM_BUF_INIT;
+    clm_err err;
+    static const char *const ext[] = {"pem", "der", "p7b", "pfx"};
+
+    if ((err = inventory_cert_find(txn, arena, req->id, &leaf)) != CLM_OK)
+        return err;
+    if (req->include_chain && (err = export_chain(txn, arena, leaf, chain, &n_chain)) != CLM_OK)
+        return err;
+    err = export_encode(req, leaf, chain, n_chain, op->app->seal, &out);
+    if (err == CLM_OK) {
+        resp->data.data = clm_arena_memdup(arena, out.data, out.len);
+        resp->data.len = out.len;
+        char name[128];
+        snprintf(name, sizeof(name), "%s.%s",
+                 leaf->common_name[0] ? leaf->common_name : "certificate", ext[req->format]);
+        for (char *p = name; *p; p++)
+            if (*p == '/' || *p == '\\' || *p == ' ' || *p == '*')
+                *p = '_';
+        resp->file_name = clm_arena_strdup(arena, name);
+    }
+    clm_buf_wipe(&out);
+    return err;
+}
+
+static clm_err export_certificate(rpc_call *call, const ProtobufCMessage *request,
+                                  ProtobufCMessage *response)
+{
+    const Clm__V1__ExportCertificateRequest *req = (const void *)request;
+    inventory_op op = op_of(call, request, response);
+    clm_err err;
+
+    rpc_call_set_audit_target(call, req->id);
+    if ((err = export_validate(req)) != CLM_OK)
+        return err;
+    if (req->include_private_key && rpc_call_peer(call)->role != RPC_ROLE_ADMIN)
+        return clm_fail(CLM_ERR_PERMISSION, "include_private_key: only an admin may export keys");
+    return store_view(op.app->store, export_txn, &op);
+}
+
+/* ---- Histogram ---- */
+
+static clm_err histogram_txn(store_txn *txn, void *arg)
+{
+    inventory_op *op = arg;
+
+    return query_expiry_histogram(txn, rpc_call_arena(op->call), (const void *)op->request,
+                                  op->now_ns / CLM_NS_PER_SEC, (void *)op->response);
+}
+
+static clm_err expiry_histogram(rpc_call *call, const ProtobufCMessage *request,
+                                ProtobufCMessage *response)
+{
+    inventory_op op = op_of(call, request, response);
+
+    return store_view(op.app->store, histogram_txn, &op);
+}
+
+#define WRITERS (RPC_ROLE_BIT(RPC_ROLE_ADMIN) | RPC_ROLE_BIT(RPC_ROLE_OPERATOR))
+
+const rpc_method inventory_methods[] = {
+    {"/clm.v1.Inventory/ImportCertificates", RPC_UNARY, WRITERS, 1,
+     &clm__v1__import_certificates_request__descriptor,
+     &clm__v1__import_certificates_response__descriptor, import_certificates, NULL},
+    {"/clm.v1.Inventory/ListCertificates", RPC_UNARY, RPC_ROLES_ANY, 0,
+     &clm__v1__list_certificates_request__descriptor,
+     &clm__v1__list_certificates_response__descriptor, list_certificates, NULL},
+    {"/clm.v1.Inventory/GetCertificate", RPC_UNARY, RPC_ROLES_ANY, 0,
+     &clm__v1__get_certificate_request__descriptor, &clm__v1__certificate__descriptor,
+     get_certificate, NULL},
+    {"/clm.v1.Inventory/UpdateCertificate", RPC_UNARY, WRITERS, 1,
+     &clm__v1__update_certificate_request__descriptor, &clm__v1__certificate__descriptor,
+     update_certificate, NULL},
+    {"/clm.v1.Inventory/DeleteCertificate", RPC_UNARY, WRITERS, 1,
+     &clm__v1__delete_certificate_request__descriptor,
+     &clm__v1__delete_certificate_response__descriptor, delete_certificate, NULL},
+    {"/clm.v1.Inventory/ExportCertificate", RPC_UNARY, RPC_ROLES_ANY, 1,
+     &clm__v1__export_certificate_request__descriptor,
+     &clm__v1__export_certificate_response__descriptor, export_certificate, NULL},
+    {"/clm.v1.Inventory/ExpiryHistogram", RPC_UNARY, RPC_ROLES_ANY, 0,
+     &clm__v1__expiry_histogram_request__descriptor,
+     &clm__v1__expiry_histogram_response__descriptor, expiry_histogram, NULL},
+};
+const size_t inventory_methods_count = sizeof(inventory_methods) / sizeof(inventory_methods[0]);
