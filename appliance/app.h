@@ -19,6 +19,7 @@
 
 typedef struct store store;
 typedef struct seal_key seal_key;
+typedef struct sched sched;
 typedef struct health_table health_table;
 typedef struct descset descset;
 
@@ -28,6 +29,7 @@ typedef struct clm_app {
     int64_t started_ns;       /* wall clock at start */
     store *store;
     seal_key *seal;           /* the master key for sealed secrets (store/seal.h) */
+    sched *sched;             /* the scheduler (scheduler/scheduler.h), kinds in jobs/ */
     rpc_server *server;
     health_table *health;
     descset *descriptors;     /* every served file, for reflection */

@@ -4,15 +4,20 @@
 #include <stdio.h>
 
 #include "appliance/inventory/groups.h"
+#include "appliance/jobs/kinds.h"
 #include "appliance/inventory/tables.h"
+#include "scheduler/scheduler.h"
 #include "store/audit.h"
 #include "store/seal.h"
 #include "store/store.h"
 
-/* Every table of the appliance; the store adds its own (meta, audit). */
+/* Every table of the appliance; the scheduler brings its own two, and the store adds
+   its own (meta, audit). */
 static const store_table *const appliance_tables[] = {
     &inventory_certificates,
     &inventory_groups,
+    &sched_schedules_table,
+    &sched_runs_table,
 };
 
 static clm_err ensure_defaults(store_txn *txn, void *arg)
@@ -36,6 +41,21 @@ clm_err appstore_open(clm_app *app)
     if (err == CLM_OK)
         err = store_update(app->store, ensure_defaults, app);
     return err;
+}
+
+clm_err appstore_scheduler_new(clm_app *app)
+{
+    sched_options options = SCHED_OPTIONS_INIT;
+    clm_err err;
+
+    options.workers = (uint32_t)app->config.scheduler_workers;
+    /* One process per data directory (the lock): runs left "running" by a clmd that
+       died are taken again at once instead of after their leases expire. */
+    options.reclaim_at_start = true;
+    options.stop_grace_ms = (int64_t)app->config.shutdown_grace_s * 1000;
+    if ((err = sched_new(app->store, app->clock, &options, &app->sched)) != CLM_OK)
+        return err;
+    return jobs_register_kinds(app->sched, app);
 }
 
 static void event_of(rpc_call *call, const char *outcome, store_audit_event *ev)

@@ -10,6 +10,9 @@
 /** Open the store in the data directory with every table of the appliance. */
 clm_err appstore_open(clm_app *app);
 
+/** Create the scheduler on the open store and register the job kinds (not started). */
+clm_err appstore_scheduler_new(clm_app *app);
+
 /**
  * @brief Append one audit entry for an API call in a transaction of its own.
  * For handlers that write, prefer appstore_audit_in() inside their own transaction.

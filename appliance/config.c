@@ -62,6 +62,8 @@ static const config_key config_keys[] = {
      0, 0, "", "user (name or uid) clmd runs as; admin on the socket like root"},
     {"auth", "role_map", "role-map", "CLM_ROLE_MAP", KEY_STRING, STR(role_map), 0, 0, "",
      "file mapping certificate subjects or CNs to roles (reloaded on SIGHUP)"},
+    {"scheduler", "workers", "scheduler-workers", "CLM_SCHEDULER_WORKERS", KEY_INT,
+     NUM(scheduler_workers), 1, 256, "4", "job worker threads"},
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -173,7 +175,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     st->err = CLM_ERR_CONFIG;
     snprintf(st->message, sizeof(st->message), "%s: [%s] %s: unknown key%s", st->origin,
              section, name,
-             section[0] == '\0' ? " (keys belong in a section: [store], [server], [log], [auth])"
+             section[0] == '\0' ? " (keys belong in a section: [store], [server], [log], [auth], [scheduler])"
                                 : "");
     return 0;
 }

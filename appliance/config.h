@@ -35,6 +35,7 @@ typedef struct clm_config {
     char unix_roles[1024];    /* [auth] unix_roles: "uid:role, uid:role" */
     char service_user[64];    /* [auth] service_user: user name or uid, admin on the socket */
     char role_map[4096];      /* [auth] role_map: file of "subject-or-CN = role" lines */
+    int scheduler_workers;    /* [scheduler] workers: job worker threads */
 } clm_config;
 
 typedef enum config_action {

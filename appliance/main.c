@@ -24,6 +24,7 @@
 #include "lib/base/log.h"
 #include "lib/protodesc/descset.h"
 #include "proto/descriptor_set.h"
+#include "scheduler/scheduler.h"
 #include "store/seal.h"
 #include "store/store.h"
 
@@ -146,8 +147,17 @@ int main(int argc, char **argv)
         rc = fail("store");
         goto out;
     }
+    if (appstore_scheduler_new(&app) != CLM_OK) {
+        rc = fail("scheduler");
+        goto out;
+    }
     if (server_setup_start(&app) != CLM_OK) {
         rc = fail("API");
+        goto out;
+    }
+    if (sched_start(app.sched) != CLM_OK) {
+        rc = fail("scheduler");
+        server_setup_stop(&app);
         goto out;
     }
     print_start_banner(&app, rpc_server_tcp_port(app.server), argv[0]);
@@ -166,9 +176,11 @@ int main(int argc, char **argv)
     CLM_LOG_INFO("stopping", "signal", strsignal(sig), "grace_s",
                  CLM_I64(app.config.shutdown_grace_s));
     server_setup_stop(&app);
+    sched_stop(app.sched);
     CLM_LOG_INFO("stopped");
 out:
     server_setup_free(&app);
+    sched_free(app.sched);
     store_close(app.store);
     seal_key_free(app.seal);
     auth_policy_free(app.policy);

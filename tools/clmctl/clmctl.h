@@ -19,6 +19,7 @@ typedef struct clmctl_globals {
     const char *ca;        /* --ca; default DATA_DIR/tls/ca.pem */
     int64_t timeout_ms;    /* --timeout seconds */
     output_format output;  /* --output table|json|csv; resolved against stdout */
+    int output_explicit;   /* --output was given (watch prints plain lines otherwise) */
     clm_client *client;    /* connected lazily by clmctl_client() */
 } clmctl_globals;
 
@@ -54,5 +55,6 @@ extern const clmctl_command clmctl_generic_commands[];  /* list, describe, call 
 extern const clmctl_command clmctl_admin_commands[];    /* version, health, backup, audit */
 extern const clmctl_command clmctl_group_commands[];    /* group ls|show|create|set|rm */
 extern const clmctl_command clmctl_cert_commands[];     /* cert ..., report expiry */
+extern const clmctl_command clmctl_job_commands[];      /* job ..., schedule ... */
 
 #endif

@@ -19,6 +19,7 @@ static const clmctl_command *const command_tables[] = {
     clmctl_admin_commands,
     clmctl_group_commands,
     clmctl_cert_commands,
+    clmctl_job_commands,
 };
 
 ProtobufCMessage *clmctl_call(clmctl_globals *g, const char *path, const ProtobufCMessage *request,
@@ -187,6 +188,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+ho:", options, NULL)) != -1) {
         switch (c) {
         case 'o':
+            g.output_explicit = 1;
             if (!output_parse(optarg, &g.output)) {
                 fprintf(stderr, "clmctl: --output: '%s' is not table, json or csv\n", optarg);
                 return 2;
