@@ -2,6 +2,10 @@
 #include "appliance/jobs/kinds.h"
 
 static job_kind_row kind_rows[] = {
+    {{.name = "expiry-notice", .run = job_expiry_notice, .max_concurrency = 1,
+      .retry = {.max_attempts = 5, .base_backoff_ms = 60000}},
+     "certificates expiring within `days` (widened by their group's renewal window): a log "
+     "line each and one JSON webhook POST (params: days, webhook_url, ca_file)"},
     {{.name = "diag-wait", .run = job_diag_wait, .max_concurrency = 16,
       .retry = {.max_attempts = 5}},
      "diagnostic: waits the given seconds with progress; with marker_dir, writes one "

@@ -29,5 +29,6 @@ const job_kind_row *jobs_kind_rows(size_t *n);
 
 /* The kinds (one file each). */
 sched_outcome job_diag_wait(sched_ctx *ctx, void *app);
+sched_outcome job_expiry_notice(sched_ctx *ctx, void *app);
 
 #endif

@@ -10,7 +10,11 @@ import subprocess
 import tempfile
 import time
 
+import http.server
+import threading
+
 from harness import Clmd, check, clmctl, run_cases
+from inventory_test import Pki, ls
 
 
 def tmpdir():
@@ -146,5 +150,59 @@ def test_crash_recovery_kill9():
     s.stop()
 
 
+class Hook(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver: answers 500 to the first POST, then 200; keeps the bodies."""
+    bodies = []
+    posts = 0
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        Hook.posts += 1
+        if Hook.posts == 1:
+            self.send_response(500)
+        else:
+            Hook.bodies.append(json.loads(body))
+            self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_expiry_notice_webhook():
+    pki = Pki()
+    d = tmpdir()
+    s = Clmd(d)
+    soon = pki.leaf("soon.example.com", days=10)
+    grouped = pki.leaf("grouped.example.com", days=50)
+    later = pki.leaf("later.example.com", days=50)
+    ignored = pki.leaf("ignored.example.com", days=5)
+    expired = pki.leaf("expired.example.com", start=("20200101000000Z", "20210101000000Z"))
+    clmctl(d, "group", "create", "--auto-renew", "60", "Renew60")
+    clmctl(d, "cert", "import", soon, later, expired)
+    clmctl(d, "cert", "import", "--group", "Renew60", grouped)
+    clmctl(d, "cert", "import", "--status", "ignored", ignored)
+    check(len(ls(d)) == 5, "5 certificates imported")
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/hooks/clm"
+    r = clmctl(d, "job", "run", "expiry-notice", "--params", json.dumps({"days": 30, "webhook_url": url}), "--watch")
+    check(r.returncode == 0 and "succeeded" in r.stdout, f"expiry-notice run: {r.stdout}{r.stderr}")
+    server.shutdown()
+    check(Hook.posts == 2 and len(Hook.bodies) == 1, f"the webhook was retried after a 500 ({Hook.posts} posts)")
+    names = sorted(c["common_name"] for c in Hook.bodies[0]["certificates"]) if Hook.bodies else []
+    check(names == ["grouped.example.com", "soon.example.com"],
+          f"within 30 days, or within the group's 60-day window; not ignored, not expired: {names}")
+    check(Hook.bodies and Hook.bodies[0]["event"] == "certificates.expiring", "event name")
+    log = s.output()
+    check(log.count("event=certificate.expiring") == 2 and "soon.example.com" in log, "a log line per certificate")
+    r = clmctl(d, "job", "run", "expiry-notice", "--params", json.dumps({"days": 30, "webhook_url": "http://127.0.0.1:1/x"}), "--watch")
+    check(r.returncode != 0, "an unreachable webhook does not succeed")
+    r = clmctl(d, "job", "run", "expiry-notice", "--params", '{"days": 0}', "--watch")
+    check(r.returncode != 0 and "params.days" in r.stdout, f"bad params fail with the field: {r.stdout}")
+    s.stop()
+
+
 if __name__ == "__main__":
-    run_cases([test_schedules_and_bad_input, test_crash_recovery_kill9])
+    run_cases([test_schedules_and_bad_input, test_crash_recovery_kill9, test_expiry_notice_webhook])
