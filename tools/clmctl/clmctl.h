@@ -50,6 +50,16 @@ typedef struct clmctl_command {
 ProtobufCMessage *clmctl_call(clmctl_globals *g, const char *path, const ProtobufCMessage *request,
                               const ProtobufCMessageDescriptor *reply_type);
 
+/**
+ * Call a List method page by page: `each` gets every reply (return 0 for more pages,
+ * 1 to stop). The request's "page_token" field is set from each reply's
+ * "next_page_token" (found by name in the descriptors). @return 0, or 1 after an
+ * error was printed.
+ */
+int clmctl_for_each_page(clmctl_globals *g, const char *path, ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *reply_type,
+                         int (*each)(const ProtobufCMessage *reply, void *arg), void *arg);
+
 /* Command files: each defines one table. */
 extern const clmctl_command clmctl_generic_commands[];  /* list, describe, call */
 extern const clmctl_command clmctl_admin_commands[];    /* version, health, backup, audit */

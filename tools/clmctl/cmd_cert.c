@@ -193,6 +193,35 @@ static void format_date(const Google__Protobuf__Timestamp *t, char *out, size_t 
     strftime(out, size, "%Y-%m-%d", &tm);
 }
 
+typedef struct cert_rows {
+    output_table *table; /* NULL: JSON */
+    unsigned long limit, shown;
+} cert_rows;
+
+static int cert_page(const ProtobufCMessage *reply, void *arg)
+{
+    const Clm__V1__ListCertificatesResponse *r = (const void *)reply;
+    cert_rows *rows = arg;
+
+    for (size_t i = 0; i < r->n_certificates; i++) {
+        const Clm__V1__Certificate *x = r->certificates[i];
+        char date[16], days[24];
+        if (rows->limit && rows->shown == rows->limit)
+            return 1;
+        rows->shown++;
+        if (rows->table == NULL) {
+            clmctl_print_json(&x->base);
+            continue;
+        }
+        format_date(x->not_after, date, sizeof(date));
+        snprintf(days, sizeof(days), "%" PRId64, x->days_to_expiry);
+        const char *cells[7] = {x->sha256, x->common_name, date, days, status_name(x->status),
+                                x->group, x->issuer};
+        output_table_row(rows->table, cells);
+    }
+    return rows->limit && rows->shown >= rows->limit;
+}
+
 static int cmd_cert_ls(clmctl_globals *g, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -207,8 +236,8 @@ static int cmd_cert_ls(clmctl_globals *g, int argc, char **argv)
                                           "STATUS", "GROUP", "ISSUER"};
     Clm__V1__ListCertificatesRequest req = CLM__V1__LIST_CERTIFICATES_REQUEST__INIT;
     Clm__V1__Attribute attr;
-    unsigned long limit = 0, shown = 0;
-    output_table *t = NULL;
+    unsigned long limit = 0;
+    cert_rows rows = {NULL, 0, 0};
     int c;
 
     optind = 0;
@@ -235,40 +264,14 @@ static int cmd_cert_ls(clmctl_globals *g, int argc, char **argv)
         }
     }
     if (g->output != OUTPUT_JSON)
-        t = output_table_begin(g->output, headers, 7);
+        rows.table = output_table_begin(g->output, headers, 7);
     req.page_size = 500;
-    for (;;) {
-        Clm__V1__ListCertificatesResponse *r = (void *)clmctl_call(
-            g, "/clm.v1.Inventory/ListCertificates", &req.base,
-            &clm__v1__list_certificates_response__descriptor);
-        if (r == NULL) {
-            output_table_end(t);
-            return 1;
-        }
-        for (size_t i = 0; i < r->n_certificates && (!limit || shown < limit); i++, shown++) {
-            const Clm__V1__Certificate *x = r->certificates[i];
-            char date[16], days[24];
-            if (t == NULL) {
-                clmctl_print_json(&x->base);
-                continue;
-            }
-            format_date(x->not_after, date, sizeof(date));
-            snprintf(days, sizeof(days), "%" PRId64, x->days_to_expiry);
-            const char *cells[7] = {x->sha256, x->common_name, date, days,
-                                    status_name(x->status), x->group, x->issuer};
-            output_table_row(t, cells);
-        }
-        char *next = r->next_page_token[0] && (!limit || shown < limit) ? strdup(r->next_page_token)
-                                                                         : NULL;
-        protobuf_c_message_free_unpacked(&r->base, NULL);
-        if (req.page_token[0])
-            free(req.page_token);
-        if (next == NULL)
-            break;
-        req.page_token = next;
-    }
-    output_table_end(t);
-    return 0;
+    rows.limit = limit;
+    int rc = clmctl_for_each_page(g, "/clm.v1.Inventory/ListCertificates", &req.base,
+                                  &clm__v1__list_certificates_response__descriptor, cert_page,
+                                  &rows);
+    output_table_end(rows.table);
+    return rc;
 }
 
 static int cmd_cert_show(clmctl_globals *g, int argc, char **argv)

@@ -18,12 +18,46 @@ static const char *renewal_text(const Clm__V1__RenewalSetting *r, char *buf, siz
     return buf;
 }
 
+typedef struct group_rows {
+    clmctl_globals *g;
+    output_table *table;
+} group_rows;
+
+static int group_page(const ProtobufCMessage *reply, void *arg)
+{
+    const Clm__V1__ListGroupsResponse *r = (const void *)reply;
+    group_rows *rows = arg;
+
+    for (size_t i = 0; i < r->n_groups; i++) {
+        const Clm__V1__Group *gr = r->groups[i];
+        const Clm__V1__GroupPolicy *p = gr->policy;
+        char count[24], renew[16], regen[16], reenroll[16], approval[16];
+        if (rows->table == NULL) {
+            clmctl_print_json(&gr->base);
+            continue;
+        }
+        snprintf(count, sizeof(count), "%" PRIu64, gr->certificate_count);
+        snprintf(approval, sizeof(approval), "%u level(s)",
+                 p && p->approval ? p->approval->levels : 2);
+        const char *cells[7] = {gr->name,
+                                count,
+                                renewal_text(p ? p->auto_renew : NULL, renew, sizeof(renew)),
+                                renewal_text(p ? p->auto_regenerate : NULL, regen, sizeof(regen)),
+                                renewal_text(p ? p->re_enroll : NULL, reenroll, sizeof(reenroll)),
+                                approval,
+                                gr->description};
+        output_table_row(rows->table, cells);
+    }
+    return 0;
+}
+
 static int cmd_group_ls(clmctl_globals *g, int argc, char **argv)
 {
     static const char *const headers[] = {"NAME", "CERTIFICATES", "AUTO-RENEW", "REGENERATE",
                                           "RE-ENROLL", "APPROVAL", "DESCRIPTION"};
     Clm__V1__ListGroupsRequest req = CLM__V1__LIST_GROUPS_REQUEST__INIT;
-    output_table *t = NULL;
+    group_rows rows = {g, NULL};
+    int rc;
 
     (void)argv;
     if (argc != 0) {
@@ -31,44 +65,11 @@ static int cmd_group_ls(clmctl_globals *g, int argc, char **argv)
         return 2;
     }
     if (g->output != OUTPUT_JSON)
-        t = output_table_begin(g->output, headers, 7);
-    for (;;) {
-        Clm__V1__ListGroupsResponse *r = (void *)clmctl_call(
-            g, "/clm.v1.Groups/ListGroups", &req.base, &clm__v1__list_groups_response__descriptor);
-        if (r == NULL) {
-            output_table_end(t);
-            return 1;
-        }
-        for (size_t i = 0; i < r->n_groups; i++) {
-            const Clm__V1__Group *gr = r->groups[i];
-            const Clm__V1__GroupPolicy *p = gr->policy;
-            char count[24], renew[16], regen[16], reenroll[16], approval[16];
-            if (t == NULL) {
-                clmctl_print_json(&gr->base);
-                continue;
-            }
-            snprintf(count, sizeof(count), "%" PRIu64, gr->certificate_count);
-            snprintf(approval, sizeof(approval), "%u level(s)",
-                     p && p->approval ? p->approval->levels : 2);
-            const char *cells[7] = {gr->name,
-                                    count,
-                                    renewal_text(p ? p->auto_renew : NULL, renew, sizeof(renew)),
-                                    renewal_text(p ? p->auto_regenerate : NULL, regen, sizeof(regen)),
-                                    renewal_text(p ? p->re_enroll : NULL, reenroll, sizeof(reenroll)),
-                                    approval,
-                                    gr->description};
-            output_table_row(t, cells);
-        }
-        char *next = r->next_page_token && r->next_page_token[0] ? strdup(r->next_page_token) : NULL;
-        protobuf_c_message_free_unpacked(&r->base, NULL);
-        if (req.page_token && req.page_token[0])
-            free(req.page_token);
-        if (next == NULL)
-            break;
-        req.page_token = next;
-    }
-    output_table_end(t);
-    return 0;
+        rows.table = output_table_begin(g->output, headers, 7);
+    rc = clmctl_for_each_page(g, "/clm.v1.Groups/ListGroups", &req.base,
+                              &clm__v1__list_groups_response__descriptor, group_page, &rows);
+    output_table_end(rows.table);
+    return rc;
 }
 
 static int cmd_group_show(clmctl_globals *g, int argc, char **argv)

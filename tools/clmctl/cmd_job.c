@@ -40,47 +40,49 @@ static int parse_id(const char *text, uint64_t *id)
 
 /* ---- runs ---- */
 
+typedef struct run_rows {
+    output_table *table; /* NULL: JSON */
+    unsigned long limit, shown;
+} run_rows;
+
+static int run_page(const ProtobufCMessage *reply, void *arg)
+{
+    const Clm__V1__ListRunsResponse *r = (const void *)reply;
+    run_rows *rows = arg;
+
+    for (size_t i = 0; i < r->n_runs; i++) {
+        const Clm__V1__JobRun *j = r->runs[i];
+        char id[24], attempt[16], progress[48], created[32];
+        if (rows->limit && rows->shown == rows->limit)
+            return 1;
+        rows->shown++;
+        if (rows->table == NULL) {
+            clmctl_print_json(&j->base);
+            continue;
+        }
+        snprintf(id, sizeof(id), "%" PRIu64, j->id);
+        snprintf(attempt, sizeof(attempt), "%u", j->attempts_total);
+        snprintf(progress, sizeof(progress), "%" PRIu64 "/%" PRIu64, j->progress_done,
+                 j->progress_total);
+        format_time(j->created_at, created, sizeof(created));
+        const char *cells[8] = {id, j->kind, j->state, attempt, progress, created, j->schedule,
+                                j->last_error};
+        output_table_row(rows->table, cells);
+    }
+    return rows->limit && rows->shown >= rows->limit;
+}
+
 static int print_runs(clmctl_globals *g, Clm__V1__ListRunsRequest *req, unsigned long limit)
 {
     static const char *const headers[] = {"ID", "KIND", "STATE", "ATTEMPT", "PROGRESS", "CREATED",
                                           "SCHEDULE", "ERROR"};
-    output_table *t = g->output == OUTPUT_JSON ? NULL : output_table_begin(g->output, headers, 8);
-    unsigned long shown = 0;
+    run_rows rows = {g->output == OUTPUT_JSON ? NULL : output_table_begin(g->output, headers, 8),
+                     limit, 0};
+    int rc = clmctl_for_each_page(g, "/clm.v1.Jobs/ListRuns", &req->base,
+                                  &clm__v1__list_runs_response__descriptor, run_page, &rows);
 
-    for (;;) {
-        Clm__V1__ListRunsResponse *r = (void *)clmctl_call(
-            g, "/clm.v1.Jobs/ListRuns", &req->base, &clm__v1__list_runs_response__descriptor);
-        if (r == NULL) {
-            output_table_end(t);
-            return 1;
-        }
-        for (size_t i = 0; i < r->n_runs && (!limit || shown < limit); i++, shown++) {
-            const Clm__V1__JobRun *j = r->runs[i];
-            char id[24], attempt[16], progress[48], created[32];
-            if (t == NULL) {
-                clmctl_print_json(&j->base);
-                continue;
-            }
-            snprintf(id, sizeof(id), "%" PRIu64, j->id);
-            snprintf(attempt, sizeof(attempt), "%u", j->attempts_total);
-            snprintf(progress, sizeof(progress), "%" PRIu64 "/%" PRIu64, j->progress_done,
-                     j->progress_total);
-            format_time(j->created_at, created, sizeof(created));
-            const char *cells[8] = {id, j->kind, j->state, attempt, progress, created,
-                                    j->schedule, j->last_error};
-            output_table_row(t, cells);
-        }
-        char *next = r->next_page_token[0] && (!limit || shown < limit) ? strdup(r->next_page_token)
-                                                                         : NULL;
-        protobuf_c_message_free_unpacked(&r->base, NULL);
-        if (req->page_token[0])
-            free(req->page_token);
-        if (next == NULL)
-            break;
-        req->page_token = next;
-    }
-    output_table_end(t);
-    return 0;
+    output_table_end(rows.table);
+    return rc;
 }
 
 static int cmd_job_ls(clmctl_globals *g, int argc, char **argv)
@@ -101,7 +103,6 @@ static int cmd_job_ls(clmctl_globals *g, int argc, char **argv)
     req.state = "running";
     int rc = print_runs(g, &req, 0);
     req.state = "queued";
-    req.page_token = "";
     return rc | print_runs(g, &req, 0);
 }
 
@@ -299,49 +300,45 @@ static int cmd_schedule_add(clmctl_globals *g, int argc, char **argv)
     return 0;
 }
 
+static int schedule_page(const ProtobufCMessage *reply, void *arg)
+{
+    const Clm__V1__ListSchedulesResponse *r = (const void *)reply;
+    output_table *table = arg;
+
+    for (size_t i = 0; i < r->n_schedules; i++) {
+        const Clm__V1__Schedule *s = r->schedules[i];
+        char next[32], runs[24];
+        if (table == NULL) {
+            clmctl_print_json(&s->base);
+            continue;
+        }
+        format_time(s->next_fire, next, sizeof(next));
+        snprintf(runs, sizeof(runs), "%" PRIu64, s->fire_count);
+        const char *cells[7] = {s->name, s->kind, s->cron, s->time_zone, s->enabled ? "yes" : "no",
+                                next, runs};
+        output_table_row(table, cells);
+    }
+    return 0;
+}
+
 static int cmd_schedule_ls(clmctl_globals *g, int argc, char **argv)
 {
     static const char *const headers[] = {"NAME", "KIND", "CRON", "ZONE", "ENABLED", "NEXT FIRE",
                                           "RUNS"};
     Clm__V1__ListSchedulesRequest req = CLM__V1__LIST_SCHEDULES_REQUEST__INIT;
-    output_table *t;
+    output_table *table;
+    int rc;
 
     (void)argv;
     if (argc != 0) {
         fprintf(stderr, "usage: clmctl schedule ls\n");
         return 2;
     }
-    t = g->output == OUTPUT_JSON ? NULL : output_table_begin(g->output, headers, 7);
-    for (;;) {
-        Clm__V1__ListSchedulesResponse *r = (void *)clmctl_call(
-            g, "/clm.v1.Jobs/ListSchedules", &req.base, &clm__v1__list_schedules_response__descriptor);
-        if (r == NULL) {
-            output_table_end(t);
-            return 1;
-        }
-        for (size_t i = 0; i < r->n_schedules; i++) {
-            const Clm__V1__Schedule *s = r->schedules[i];
-            char next[32], runs[24];
-            if (t == NULL) {
-                clmctl_print_json(&s->base);
-                continue;
-            }
-            format_time(s->next_fire, next, sizeof(next));
-            snprintf(runs, sizeof(runs), "%" PRIu64, s->fire_count);
-            const char *cells[7] = {s->name, s->kind, s->cron, s->time_zone,
-                                    s->enabled ? "yes" : "no", next, runs};
-            output_table_row(t, cells);
-        }
-        char *next = r->next_page_token[0] ? strdup(r->next_page_token) : NULL;
-        protobuf_c_message_free_unpacked(&r->base, NULL);
-        if (req.page_token[0])
-            free(req.page_token);
-        if (next == NULL)
-            break;
-        req.page_token = next;
-    }
-    output_table_end(t);
-    return 0;
+    table = g->output == OUTPUT_JSON ? NULL : output_table_begin(g->output, headers, 7);
+    rc = clmctl_for_each_page(g, "/clm.v1.Jobs/ListSchedules", &req.base,
+                              &clm__v1__list_schedules_response__descriptor, schedule_page, table);
+    output_table_end(table);
+    return rc;
 }
 
 static int set_enabled(clmctl_globals *g, int argc, char **argv, int enabled)

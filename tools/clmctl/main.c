@@ -54,6 +54,39 @@ int clmctl_print_json(const ProtobufCMessage *message)
     return 0;
 }
 
+int clmctl_for_each_page(clmctl_globals *g, const char *path, ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *reply_type,
+                         int (*each)(const ProtobufCMessage *reply, void *arg), void *arg)
+{
+    const ProtobufCFieldDescriptor *in =
+        protobuf_c_message_descriptor_get_field_by_name(request->descriptor, "page_token");
+    const ProtobufCFieldDescriptor *out =
+        protobuf_c_message_descriptor_get_field_by_name(reply_type, "next_page_token");
+    char **token = (char **)(void *)((char *)request + in->offset);
+    char *original = *token, *owned = NULL;
+    int rc = 0;
+
+    for (;;) {
+        ProtobufCMessage *reply = clmctl_call(g, path, request, reply_type);
+        if (reply == NULL) {
+            rc = 1;
+            break;
+        }
+        const char *next = *(char **)(void *)((char *)reply + out->offset);
+        int stop = each(reply, arg);
+        char *copy = !stop && next != NULL && next[0] != '\0' ? strdup(next) : NULL;
+        protobuf_c_message_free_unpacked(reply, NULL);
+        free(owned);
+        owned = copy;
+        if (copy == NULL)
+            break;
+        *token = copy;
+    }
+    free(owned);
+    *token = original;
+    return rc;
+}
+
 static char *read_text_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
