@@ -204,11 +204,15 @@ static sched_outcome post_webhook(sched_ctx *ctx, const notice_params *p, json_t
     req.body = text;
     req.body_len = strlen(text);
     req.tls = &tls;
+    /* Waits sleep this worker; keep them short: the scheduler's own retry (minutes of
+       backoff) covers longer outages. */
     policy.max_attempts = 4;
+    policy.max_delay_ms = 5000;
+    policy.max_elapsed_ms = 20000;
     err = http_post_json_retry(&req, &policy, sched_ctx_clock(ctx), &resp, &attempts);
     free(text);
     if (err != CLM_OK) {
-        sched_ctx_error(ctx, "webhook: %s (after %d attempts)", clm_error_message(), attempts);
+        sched_ctx_error(ctx, "webhook: %s", clm_error_message());
         return SCHED_OUTCOME_RETRY;
     }
     int status = resp.status;

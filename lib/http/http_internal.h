@@ -91,24 +91,19 @@ typedef enum http_failure {
     HTTP_FAILURE_MAX
 } http_failure;
 
+/* A connection; start from {.fd = -1}. */
 typedef struct http_conn {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
-    BIO *rbio;                        /* memory BIOs: the socket is read and written here, */
-    BIO *wbio;                        /* so SIGPIPE and deadlines stay under our control */
-    bool eof;                         /* the peer closed its side (TCP) */
-    bool tls_closed;                  /* the peer sent close_notify */
+    BIO *rbio;       /* memory BIOs: the socket is read and written here, */
+    BIO *wbio;       /* so SIGPIPE and deadlines stay under our control */
+    bool eof;        /* the peer closed its side (TCP) */
+    bool tls_closed; /* the peer sent close_notify */
+    bool tls_error;  /* a TLS read failed on the protocol (an alert, which the message
+                        names), not on the socket */
     char peer[HTTP_ORIGIN_SIZE + 64]; /* "host port N" for messages */
 } http_conn;
-
-#define HTTP_CONN_INIT                                                                             \
-    {                                                                                              \
-        -1, NULL, NULL, NULL, NULL, false, false,                                                  \
-        {                                                                                          \
-            0                                                                                      \
-        }                                                                                          \
-    }
 
 /** Monotonic now, in nanoseconds (the real clock: deadlines are for poll). */
 int64_t http_now_ns(void);

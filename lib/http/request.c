@@ -10,6 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* How long to look for the server's last words after a send failed. */
+#define HTTP_AFTER_SEND_FAILURE_MS 1000
+
 /* Headers the client writes itself; a caller may not set them. */
 static const char *const reserved_headers[] = {
     "Host", "Content-Length", "Transfer-Encoding", "Connection",       "Upgrade",
@@ -155,7 +158,7 @@ static clm_err read_response(http_conn *conn, http_response_reader *reader, int6
 clm_err http_request_send_ex(const http_request *req, http_response *out, http_failure *failure)
 {
     http_url url;
-    http_conn conn = HTTP_CONN_INIT;
+    http_conn conn = {.fd = -1};
     http_response_reader reader;
     clm_buf wire = CLM_BUF_INIT;
     const char *method;
@@ -220,10 +223,24 @@ clm_err http_request_send_ex(const http_request *req, http_response *out, http_f
 
     *failure = HTTP_FAILURE_EXCHANGE;
     err = http_conn_write(&conn, wire.data, wire.len, deadline, total_ms);
-    if (err != CLM_OK)
+    if (err != CLM_OK && err != CLM_ERR_UNAVAILABLE)
         goto done;
     http_response_reader_init(&reader, max_body, strcmp(method, "HEAD") == 0);
-    err = read_response(&conn, &reader, deadline, total_ms);
+    if (err == CLM_OK) {
+        err = read_response(&conn, &reader, deadline, total_ms);
+    } else {
+        /* The server stopped reading and closed (EPIPE, reset): what it said before
+         * that (a 413, a TLS alert such as "certificate required") explains more than
+         * the failed send. Read it if it is there; else keep the send's message. */
+        char saved[CLM_ERROR_MESSAGE_MAX];
+        int64_t soon = http_now_ns() + HTTP_AFTER_SEND_FAILURE_MS * CLM_NS_PER_MS;
+
+        snprintf(saved, sizeof(saved), "%s", clm_error_message());
+        conn.tls_error = false;
+        err = read_response(&conn, &reader, soon < deadline ? soon : deadline, total_ms);
+        if (err != CLM_OK && !conn.tls_error)
+            err = clm_fail(CLM_ERR_UNAVAILABLE, "%s", saved);
+    }
     if (err == CLM_OK)
         err = http_response_reader_take(&reader, out);
     http_response_reader_free(&reader);

@@ -396,9 +396,11 @@ clm_err http_tls_read(http_conn *conn, void *buf, size_t cap, size_t *got, int64
                 return err;
             continue;
         }
-        if (e == SSL_ERROR_SSL)
+        if (e == SSL_ERROR_SSL) {
+            conn->tls_error = true;
             return clm_fail(CLM_ERR_UNAVAILABLE, "response from %s: TLS: %s", conn->peer,
                             tls_reason(reason, sizeof(reason), "protocol error"));
+        }
         if (err != CLM_OK)
             return err;
         return clm_fail(CLM_ERR_UNAVAILABLE, "response from %s: TLS: %s", conn->peer,
