@@ -134,6 +134,6 @@ for t in $tests; do
     [ "$t" = pki_test ] || run env CLM_PKI_AES_PFX="$aes_pfx" "$out/${t}_boringssl"
 done
 
-echo "total (OpenSSL, BoringSSL, OpenSSL reading BoringSSL's PKCS#12, the other unit tests on BoringSSL):"
+echo "total (OpenSSL, BoringSSL, OpenSSL reading BoringSSL's PKCS#12, other tests on BoringSSL):"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -81,8 +81,7 @@ static size_t find_issuer(X509 *const *bag, const by_subject *index, size_t n, s
         int score;
         if (j == i || (score = issued_by(bag[i], bag[j])) == 0)
             continue;
-        if (score > best_score ||
-            (score == best_score && expires_later(bag[j], bag[best]))) {
+        if (score > best_score || (score == best_score && expires_later(bag[j], bag[best]))) {
             best = j;
             best_score = score;
         }
@@ -287,10 +286,9 @@ clm_err pki_chain_verify(const pki_chain *chain, const pki_trust *trust, unsigne
     }
     X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx),
                                (time_t)(clm_clock_now_ns(clock) / CLM_NS_PER_SEC));
-    if (purpose != 0 &&
-        X509_STORE_CTX_set_purpose(ctx, purpose == PKI_EKU_SERVER_AUTH ? X509_PURPOSE_SSL_SERVER
-                                                                       : X509_PURPOSE_SSL_CLIENT) !=
-            1) {
+    if (purpose != 0 && X509_STORE_CTX_set_purpose(ctx, purpose == PKI_EKU_SERVER_AUTH
+                                                            ? X509_PURPOSE_SSL_SERVER
+                                                            : X509_PURPOSE_SSL_CLIENT) != 1) {
         err = pki_fail_ssl(CLM_ERR_CRYPTO, "cannot set the verification purpose");
         goto done;
     }

@@ -35,7 +35,7 @@
 #define PKI_TRUST_SYSTEM_DIR "/etc/ssl/certs"
 
 typedef struct pki_chain {
-    X509 **certs;         /* leaf first; certs[n - 1] is the top */
+    X509 **certs; /* leaf first; certs[n - 1] is the top */
     size_t n;
     bool complete;        /* the top is self-issued (a root) */
     char *missing_issuer; /* not complete: the top's issuer name (RFC 4514), which no
@@ -86,9 +86,9 @@ void pki_trust_free(pki_trust *trust);
 
 typedef struct pki_verify_result {
     bool ok;
-    int code;         /* X509_V_OK or the X509_V_ERR_* code */
-    int depth;        /* where it failed: 0 is the leaf */
-    char error[160];  /* X509_verify_cert_error_string(code), "" when ok */
+    int code;        /* X509_V_OK or the X509_V_ERR_* code */
+    int depth;       /* where it failed: 0 is the leaf */
+    char error[160]; /* X509_verify_cert_error_string(code), "" when ok */
 } pki_verify_result;
 
 /**

@@ -118,14 +118,13 @@ int main(void)
     leaf_key = tc_key(PKI_KEY_EC_P256);
     other_key = tc_key(PKI_KEY_EC_P256);
     root = tc_ca("CN=Chain Root,O=clm test", root_key, NULL, NULL, -86400, 3650 * 86400);
-    inter = tc_ca("CN=Chain Intermediate,O=clm test", int_key, root, root_key, -86400,
-                  365 * 86400);
+    inter = tc_ca("CN=Chain Intermediate,O=clm test", int_key, root, root_key, -86400, 365 * 86400);
     leaf = tc_leaf("CN=a.example", "DNS:a.example", leaf_key, inter, int_key, -3600, 30 * 86400);
     leaf2 = tc_leaf("CN=b.example", "DNS:b.example", leaf_key, inter, int_key, -3600, 30 * 86400);
     {
         /* same issuer name as leaf, but issued by a re-keyed intermediate not in the bag */
-        X509 *rekeyed = tc_ca("CN=Chain Intermediate,O=clm test", other_key, root, root_key,
-                              -86400, 365 * 86400);
+        X509 *rekeyed = tc_ca("CN=Chain Intermediate,O=clm test", other_key, root, root_key, -86400,
+                              365 * 86400);
         orphan = tc_leaf("CN=c.example", NULL, leaf_key, rekeyed, other_key, -3600, 86400);
         X509_free(rekeyed);
     }

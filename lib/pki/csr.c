@@ -77,8 +77,11 @@ static long text_chars(const char *s)
     long chars = 0;
 
     while (*p != '\0') {
-        size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
-                             : (*p & 0xf8) == 0xf0 ? 4 : 0;
+        size_t n = *p < 0x80             ? 1
+                   : (*p & 0xe0) == 0xc0 ? 2
+                   : (*p & 0xf0) == 0xe0 ? 3
+                   : (*p & 0xf8) == 0xf0 ? 4
+                                         : 0;
         if (n == 0 || *p < 0x20 || *p == 0x7f || (n == 2 && *p < 0xc2))
             return -1;
         for (size_t i = 1; i < n; i++) {
@@ -136,8 +139,9 @@ static void check_common_name(violations *v, const char *cn)
             violation(v, "common_name",
                       "%s (byte %zu) is not allowed: use letters, digits, '-', '_', '.' and a "
                       "leading \"*.\"",
-                      c == ' ' ? "a space" : c < 0x20 || c == 0x7f ? "a control character"
-                                                                   : "a non-ASCII character",
+                      c == ' '                ? "a space"
+                      : c < 0x20 || c == 0x7f ? "a control character"
+                                              : "a non-ASCII character",
                       i + 1);
         return;
     }
@@ -215,7 +219,8 @@ static void check_country(violations *v, const char *country, bool required)
     }
     if (strlen(country) != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' ||
         country[1] > 'Z')
-        violation(v, "country", "\"%.8s\" is not 2 upper-case letters (ISO 3166-1 alpha-2, e.g. US)",
+        violation(v, "country",
+                  "\"%.8s\" is not 2 upper-case letters (ISO 3166-1 alpha-2, e.g. US)",
                   text_chars(country) < 0 ? "?" : country);
 }
 
@@ -253,8 +258,10 @@ static void check_email(violations *v, const char *email, bool required)
     for (size_t i = 0; i < local; i++) {
         bool dot_ok = email[i] == '.' && i > 0 && i + 1 < local && email[i + 1] != '.';
         if (!atext((unsigned char)email[i]) && !dot_ok) {
-            violation(v, "email", "the part before '@' has a character that is not allowed "
-                                  "(character %zu)", i + 1);
+            violation(v, "email",
+                      "the part before '@' has a character that is not allowed "
+                      "(character %zu)",
+                      i + 1);
             return;
         }
     }
@@ -291,8 +298,7 @@ static void check_password(violations *v, const char *password)
                  lower ? "" : " a lower-case letter,", digit ? "" : " a digit,",
                  special ? "" : " a special character,");
         missing[strlen(missing) - 1] = '\0';
-        violation(v, "challenge_password", "needs at least one of each class; missing:%s",
-                  missing);
+        violation(v, "challenge_password", "needs at least one of each class; missing:%s", missing);
     }
 }
 
@@ -300,7 +306,8 @@ static void check_policy(violations *v, const pki_csr_fields *f, const pki_csr_p
                          EVP_PKEY *key)
 {
     const pki_hash *allowed = p && p->n_hashes ? p->hashes : default_hashes;
-    size_t n_allowed = p && p->n_hashes ? p->n_hashes : sizeof default_hashes / sizeof *default_hashes;
+    size_t n_allowed =
+        p && p->n_hashes ? p->n_hashes : sizeof default_hashes / sizeof *default_hashes;
     char list[256] = "";
     size_t used = 0;
     bool found = false;

@@ -75,9 +75,9 @@ clm_err pki_hash_parse(const char *name, pki_hash *out);
 typedef struct pki_csr_policy {
     const pki_key_type *key_types; /* allowed; NULL/0: every pki_key_type */
     size_t n_key_types;
-    const pki_hash *hashes;        /* allowed; NULL/0: SHA256, SHA384, SHA512 */
+    const pki_hash *hashes; /* allowed; NULL/0: SHA256, SHA384, SHA512 */
     size_t n_hashes;
-    bool require_country;          /* the guide: required for renewals */
+    bool require_country; /* the guide: required for renewals */
     bool require_email;
 } pki_csr_policy;
 

@@ -1,6 +1,5 @@
 /* lib/pki/csr_request.c: build a PKCS#10 request (X509_REQ_*) and read an uploaded one. */
 #include "lib/pki/csr.h"
-
 #include "lib/pki/facts_internal.h"
 #include "lib/pki/name.h"
 #include "lib/pki/pki_internal.h"
@@ -170,7 +169,7 @@ done:
 static clm_err request_facts(X509_REQ *req, pki_facts *f)
 {
     const X509_ALGOR *alg = NULL;
-    STACK_OF(X509_EXTENSION) *exts;
+    STACK_OF(X509_EXTENSION) * exts;
     X509_PUBKEY *pub = NULL;
     EVP_PKEY *pkey;
     unsigned char *der = NULL;

@@ -161,8 +161,7 @@ UNIT_TEST(test_build_and_parse)
         CHECK_INT_EQ(facts->dns_names.n, 3);
         CHECK_STR_EQ(facts->dns_names.n == 3 ? facts->dns_names.v[2] : NULL, "*.api.example.com");
         CHECK_INT_EQ(facts->ip_addresses.n, 2);
-        CHECK_STR_EQ(facts->ip_addresses.n == 2 ? facts->ip_addresses.v[1] : NULL,
-                     "2001:db8::10");
+        CHECK_STR_EQ(facts->ip_addresses.n == 2 ? facts->ip_addresses.v[1] : NULL, "2001:db8::10");
         CHECK_INT_EQ(facts->key_alg, PKI_KEY_ALG_EC);
         CHECK_STR_EQ(facts->key_curve, "P-256");
         CHECK_STR_EQ(facts->signature_algorithm, "ecdsa-with-SHA256");

@@ -258,8 +258,7 @@ bool pki_der_bit_string(const unsigned char *v, size_t len, const unsigned char 
     return true;
 }
 
-int64_t pki_der_civil_to_unix(int64_t year, int month, int day, int hour, int minute,
-                              int second)
+int64_t pki_der_civil_to_unix(int64_t year, int month, int day, int hour, int minute, int second)
 {
     /* days from civil (H. Hinnant's algorithm), valid for every proleptic year */
     int64_t y = year - (month <= 2);

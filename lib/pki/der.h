@@ -162,7 +162,6 @@ bool pki_der_bit_string(const unsigned char *v, size_t len, const unsigned char 
 bool pki_der_time(unsigned char tag, const unsigned char *v, size_t len, int64_t *out);
 
 /** Seconds since the epoch for a proleptic Gregorian UTC date and time (no checks). */
-int64_t pki_der_civil_to_unix(int64_t year, int month, int day, int hour, int minute,
-                              int second);
+int64_t pki_der_civil_to_unix(int64_t year, int month, int day, int hour, int minute, int second);
 
 #endif

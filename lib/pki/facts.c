@@ -256,9 +256,8 @@ const char *pki_eku_name(const char *oid)
 const char *pki_key_usage_name(unsigned bit)
 {
     static const char *const names[] = {
-        "digitalSignature", "nonRepudiation", "keyEncipherment",
-        "dataEncipherment", "keyAgreement",   "keyCertSign",
-        "cRLSign",          "encipherOnly",   "decipherOnly",
+        "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
+        "keyCertSign",      "cRLSign",        "encipherOnly",    "decipherOnly",
     };
 
     return bit < sizeof names / sizeof *names ? names[bit] : NULL;
@@ -312,18 +311,16 @@ bool pki_facts_equal(const pki_facts *a, const pki_facts *b, char *why, size_t s
     if (why != NULL && size > 0)
         why[0] = '\0';
     if (I(version) || S(subject) || S(issuer) || S(common_name) || V(dns_names) ||
-        V(ip_addresses) || V(emails) || V(uris) || S(serial) || I(not_before) ||
-        I(not_after) || I(key_alg) || I(key_bits) || S(key_curve) ||
-        S(signature_algorithm) || S(signature_oid) || S(sha1) || S(sha256) ||
-        S(subject_key_id) || S(authority_key_id) || I(has_key_usage) || I(key_usage) ||
-        V(ext_key_usage) || I(has_basic_constraints) || I(is_ca) || I(path_len) ||
-        V(ocsp_uris) || V(ca_issuer_uris) || V(crl_uris) || I(self_signed) ||
-        S(template_oid) || I(template_major) || I(template_minor) || S(template_name) ||
-        I(bad_extensions))
+        V(ip_addresses) || V(emails) || V(uris) || S(serial) || I(not_before) || I(not_after) ||
+        I(key_alg) || I(key_bits) || S(key_curve) || S(signature_algorithm) || S(signature_oid) ||
+        S(sha1) || S(sha256) || S(subject_key_id) || S(authority_key_id) || I(has_key_usage) ||
+        I(key_usage) || V(ext_key_usage) || I(has_basic_constraints) || I(is_ca) || I(path_len) ||
+        V(ocsp_uris) || V(ca_issuer_uris) || V(crl_uris) || I(self_signed) || S(template_oid) ||
+        I(template_major) || I(template_minor) || S(template_name) || I(bad_extensions))
         return false;
     for (size_t i = 0; i < a->ext_key_usage.n; i++) {
-        if (differ_str("ext_key_usage_names", a->ext_key_usage_names[i],
-                       b->ext_key_usage_names[i], why, size))
+        if (differ_str("ext_key_usage_names", a->ext_key_usage_names[i], b->ext_key_usage_names[i],
+                       why, size))
             return false;
     }
     return true;

@@ -59,7 +59,8 @@ const char *pki_facts_curve(const unsigned char *oid, size_t len, int *bits);
 
 /* ---- the OpenSSL path, in pieces the CSR reader shares (facts_openssl.c) ---- */
 
-/** subject or issuer text (X509_NAME_print_ex). @return CLM_OK, CLM_ERR_PARSE, CLM_ERR_NO_MEMORY. */
+/** subject or issuer text (X509_NAME_print_ex). @return CLM_OK, CLM_ERR_PARSE, CLM_ERR_NO_MEMORY.
+ */
 clm_err pki_facts_openssl_name(pki_facts *f, const X509_NAME *name, char **out);
 
 /** common_name from a subject. @return CLM_OK or CLM_ERR_NO_MEMORY. */
@@ -69,7 +70,7 @@ clm_err pki_facts_openssl_cn(pki_facts *f, const X509_NAME *subject);
 clm_err pki_facts_openssl_key(pki_facts *f, X509_PUBKEY *pub, EVP_PKEY *pkey);
 
 /** Every extension fact (see facts.h); exts may be NULL. */
-clm_err pki_facts_openssl_extensions(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts);
+clm_err pki_facts_openssl_extensions(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts);
 
 /** signature_algorithm and signature_oid from an AlgorithmIdentifier. */
 clm_err pki_facts_openssl_signature(pki_facts *f, const X509_ALGOR *alg);

@@ -4,9 +4,8 @@
  * tested against, and the path for whatever the fast path refuses. Only API that
  * OpenSSL 3 and BoringSSL share (TOOLCHAIN.md).
  */
-#include "lib/pki/facts.h"
-
 #include "lib/base/buf.h"
+#include "lib/pki/facts.h"
 #include "lib/pki/facts_internal.h"
 #include "lib/pki/pki_internal.h"
 
@@ -152,7 +151,7 @@ clm_err pki_facts_openssl_signature(pki_facts *f, const X509_ALGOR *alg)
 /* ---- extensions ------------------------------------------------------------------------- */
 
 /* X509V3_get_d2i, recording an extension that is there but unusable. */
-static void *ext_d2i(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts, int nid, unsigned bit)
+static void *ext_d2i(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts, int nid, unsigned bit)
 {
     int critical = -1;
     void *value = exts ? X509V3_get_d2i(exts, nid, &critical, NULL) : NULL;
@@ -168,7 +167,7 @@ static char *ia5_text(pki_facts *f, const ASN1_STRING *s)
     return pki_facts_text(f, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s), true);
 }
 
-static bool san(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
+static bool san(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts)
 {
     GENERAL_NAMES *names = ext_d2i(f, exts, NID_subject_alt_name, PKI_EXT_SUBJECT_ALT_NAME);
     bool ok = true;
@@ -181,9 +180,9 @@ static bool san(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
         case GEN_EMAIL: ok = pki_facts_push(f, &f->emails, ia5_text(f, s)); break;
         case GEN_URI: ok = pki_facts_push(f, &f->uris, ia5_text(f, s)); break;
         case GEN_IPADD:
-            ok = pki_facts_push(f, &f->ip_addresses,
-                                pki_facts_ip(f, ASN1_STRING_get0_data(s),
-                                             (size_t)ASN1_STRING_length(s)));
+            ok = pki_facts_push(
+                f, &f->ip_addresses,
+                pki_facts_ip(f, ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s)));
             break;
         default: break;
         }
@@ -204,7 +203,7 @@ static bool uris(pki_facts *f, const GENERAL_NAMES *names, pki_strv *v)
     return true;
 }
 
-static bool basic_constraints(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
+static bool basic_constraints(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts)
 {
     BASIC_CONSTRAINTS *bc = ext_d2i(f, exts, NID_basic_constraints, PKI_EXT_BASIC_CONSTRAINTS);
 
@@ -224,7 +223,7 @@ static bool basic_constraints(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts
     return true;
 }
 
-static bool key_usages(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
+static bool key_usages(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts)
 {
     ASN1_BIT_STRING *ku = ext_d2i(f, exts, NID_key_usage, PKI_EXT_KEY_USAGE);
     EXTENDED_KEY_USAGE *eku = ext_d2i(f, exts, NID_ext_key_usage, PKI_EXT_EXT_KEY_USAGE);
@@ -246,7 +245,7 @@ static bool key_usages(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
     return ok;
 }
 
-static bool key_ids(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
+static bool key_ids(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts)
 {
     ASN1_OCTET_STRING *ski = ext_d2i(f, exts, NID_subject_key_identifier, PKI_EXT_SUBJECT_KEY_ID);
     AUTHORITY_KEYID *aki = ext_d2i(f, exts, NID_authority_key_identifier, PKI_EXT_AUTHORITY_KEY_ID);
@@ -263,18 +262,18 @@ static bool key_ids(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
     return ok;
 }
 
-static bool access_points(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
+static bool access_points(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts)
 {
     AUTHORITY_INFO_ACCESS *aia = ext_d2i(f, exts, NID_info_access, PKI_EXT_AUTHORITY_INFO_ACCESS);
-    CRL_DIST_POINTS *dps = ext_d2i(f, exts, NID_crl_distribution_points,
-                                   PKI_EXT_CRL_DISTRIBUTION_POINTS);
+    CRL_DIST_POINTS *dps =
+        ext_d2i(f, exts, NID_crl_distribution_points, PKI_EXT_CRL_DISTRIBUTION_POINTS);
     bool ok = true;
 
     for (int i = 0; aia != NULL && ok && i < (int)sk_ACCESS_DESCRIPTION_num(aia); i++) {
         ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
         int method = OBJ_obj2nid(ad->method), type;
         const ASN1_STRING *s = GENERAL_NAME_get0_value(ad->location, &type);
-        pki_strv *v = method == NID_ad_OCSP ? &f->ocsp_uris
+        pki_strv *v = method == NID_ad_OCSP         ? &f->ocsp_uris
                       : method == NID_ad_ca_issuers ? &f->ca_issuer_uris
                                                     : NULL;
         if (v != NULL && type == GEN_URI)
@@ -291,7 +290,7 @@ static bool access_points(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
 }
 
 /* The one extension with this dotted OID, or NULL; twice marks it bad. */
-static const ASN1_OCTET_STRING *ext_by_oid(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts,
+static const ASN1_OCTET_STRING *ext_by_oid(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts,
                                            const char *oid, unsigned bit)
 {
     const ASN1_OCTET_STRING *found = NULL;
@@ -312,7 +311,7 @@ static const ASN1_OCTET_STRING *ext_by_oid(pki_facts *f, const STACK_OF(X509_EXT
 }
 
 /* Microsoft's template extensions, which OpenSSL has no decoder for. */
-static bool templates(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
+static bool templates(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts)
 {
     const ASN1_OCTET_STRING *v2 = ext_by_oid(f, exts, PKI_OID_MS_TEMPLATE, PKI_EXT_MS_TEMPLATE);
     const ASN1_OCTET_STRING *v1 =
@@ -367,10 +366,10 @@ static bool templates(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
     return ok;
 }
 
-clm_err pki_facts_openssl_extensions(pki_facts *f, const STACK_OF(X509_EXTENSION) *exts)
+clm_err pki_facts_openssl_extensions(pki_facts *f, const STACK_OF(X509_EXTENSION) * exts)
 {
-    if (!san(f, exts) || !basic_constraints(f, exts) || !key_usages(f, exts) ||
-        !key_ids(f, exts) || !access_points(f, exts) || !templates(f, exts))
+    if (!san(f, exts) || !basic_constraints(f, exts) || !key_usages(f, exts) || !key_ids(f, exts) ||
+        !access_points(f, exts) || !templates(f, exts))
         return no_memory();
     return CLM_OK;
 }
@@ -411,9 +410,9 @@ static clm_err facts_fill(pki_facts *f, X509 *cert)
         return err;
     if (serial == NULL)
         return clm_fail(CLM_ERR_PARSE, "certificate has no serial number");
-    f->serial = pki_facts_serial(f, ASN1_STRING_get0_data(serial),
-                                 (size_t)ASN1_STRING_length(serial),
-                                 ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER);
+    f->serial =
+        pki_facts_serial(f, ASN1_STRING_get0_data(serial), (size_t)ASN1_STRING_length(serial),
+                         ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER);
     if (f->serial == NULL)
         return no_memory();
     if ((err = time_to_unix(X509_get0_notBefore(cert), "notBefore", &f->not_before)) != CLM_OK ||

@@ -12,6 +12,8 @@
 #include "lib/pki/test_certs.h"
 #include "tests/unit.h"
 
+#include <limits.h>
+#include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/objects.h>
 #include <time.h>
@@ -43,15 +45,15 @@ UNIT_TEST(test_der_lengths)
     } cases[] = {
         {"3000", 1, 1},
         {"3003 020100", 1, 1},
-        {"308103 020100", 0, 1},       /* long form for a short length */
-        {"30820003 020100", 0, 1},     /* leading zero length octet */
-        {"3080 020100 0000", 0, 1},    /* indefinite length */
-        {"0480 0000", 0, 0},           /* indefinite on a primitive type */
-        {"3005 0201", 0, 0},           /* runs past the end */
-        {"1f8101 00", 0, 0},           /* high tag number */
-        {"3085 0000000001 00", 0, 0},  /* five length octets */
-        {"30", 0, 0},                  /* no length */
-        {"3080 3080 0000", 0, 0},      /* unterminated nested indefinite */
+        {"308103 020100", 0, 1},      /* long form for a short length */
+        {"30820003 020100", 0, 1},    /* leading zero length octet */
+        {"3080 020100 0000", 0, 1},   /* indefinite length */
+        {"0480 0000", 0, 0},          /* indefinite on a primitive type */
+        {"3005 0201", 0, 0},          /* runs past the end */
+        {"1f8101 00", 0, 0},          /* high tag number */
+        {"3085 0000000001 00", 0, 0}, /* five length octets */
+        {"30", 0, 0},                 /* no length */
+        {"3080 3080 0000", 0, 0},     /* unterminated nested indefinite */
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -82,9 +84,9 @@ UNIT_TEST(test_der_oid)
         {"00", "0.0"},
         {"8837", "2.999"},
         {"2b0601040182371507", "1.3.6.1.4.1.311.21.7"},
-        {"8001", NULL},                   /* non-minimal subidentifier */
-        {"2a86", NULL},                   /* unterminated */
-        {"", NULL},                       /* empty */
+        {"8001", NULL},                      /* non-minimal subidentifier */
+        {"2a86", NULL},                      /* unterminated */
+        {"", NULL},                          /* empty */
         {"2a 8180808080808080808001", NULL}, /* an arc beyond 64 bits */
     };
 
@@ -116,7 +118,7 @@ UNIT_TEST(test_der_integer_and_bits)
     CHECK(pki_der_integer_uint((const unsigned char *)"\x00\xff", 2, 255, &v) && v == 255);
     CHECK(!pki_der_integer_uint((const unsigned char *)"\x01\x00", 2, 255, &v));
     CHECK(!pki_der_integer_uint((const unsigned char *)"\xff", 1, 255, &v)); /* -1 */
-    n = unhex("05a0", b, sizeof b);                                         /* 101 + 5 unused */
+    n = unhex("05a0", b, sizeof b);                                          /* 101 + 5 unused */
     CHECK(pki_der_bit_string(b, n, NULL, NULL, NULL));
     n = unhex("05a1", b, sizeof b); /* a set unused bit */
     CHECK(!pki_der_bit_string(b, n, NULL, NULL, NULL));
@@ -143,9 +145,9 @@ UNIT_TEST(test_der_time)
         {PKI_DER_GENERALIZED_TIME, "20500101000000Z", 1, 2050, 1, 1, 0, 0, 0},
         {PKI_DER_GENERALIZED_TIME, "99991231235959Z", 1, 9999, 12, 31, 23, 59, 59},
         {PKI_DER_GENERALIZED_TIME, "19000301000000Z", 1, 1900, 3, 1, 0, 0, 0},
-        {PKI_DER_UTC_TIME, "230229000000Z", 0, 0, 0, 0, 0, 0, 0},  /* not a leap year */
-        {PKI_DER_UTC_TIME, "260101000060Z", 0, 0, 0, 0, 0, 0, 0},  /* second 60 */
-        {PKI_DER_UTC_TIME, "2601010000Z", 0, 0, 0, 0, 0, 0, 0},    /* no seconds */
+        {PKI_DER_UTC_TIME, "230229000000Z", 0, 0, 0, 0, 0, 0, 0}, /* not a leap year */
+        {PKI_DER_UTC_TIME, "260101000060Z", 0, 0, 0, 0, 0, 0, 0}, /* second 60 */
+        {PKI_DER_UTC_TIME, "2601010000Z", 0, 0, 0, 0, 0, 0, 0},   /* no seconds */
         {PKI_DER_UTC_TIME, "260101000000+0100", 0, 0, 0, 0, 0, 0, 0},
         {PKI_DER_GENERALIZED_TIME, "20260101000000.5Z", 0, 0, 0, 0, 0, 0, 0},
         {PKI_DER_GENERALIZED_TIME, "21000229000000Z", 0, 0, 0, 0, 0, 0, 0}, /* 2100 */
@@ -158,9 +160,12 @@ UNIT_TEST(test_der_time)
                                strlen(cases[i].text), &got);
         CHECK_INT_EQ(ok, cases[i].ok);
         if (ok && cases[i].ok) {
-            struct tm tm = {.tm_year = cases[i].year - 1900, .tm_mon = cases[i].month - 1,
-                            .tm_mday = cases[i].day, .tm_hour = cases[i].hour,
-                            .tm_min = cases[i].minute, .tm_sec = cases[i].second};
+            struct tm tm = {.tm_year = cases[i].year - 1900,
+                            .tm_mon = cases[i].month - 1,
+                            .tm_mday = cases[i].day,
+                            .tm_hour = cases[i].hour,
+                            .tm_min = cases[i].minute,
+                            .tm_sec = cases[i].second};
             CHECK_INT_EQ(got, (int64_t)timegm(&tm));
         }
     }
@@ -183,8 +188,8 @@ UNIT_TEST(test_oid_table)
         der[1] = e->len;
         memcpy(der + 2, e->der, e->len);
         obj = d2i_ASN1_OBJECT(NULL, &p, e->len + 2);
-        if (obj == NULL || OBJ_obj2nid(obj) != e->nid ||
-            strcmp(OBJ_nid2sn(e->nid), e->sn) != 0 || strcmp(OBJ_nid2ln(e->nid), e->ln) != 0 ||
+        if (obj == NULL || OBJ_obj2nid(obj) != e->nid || strcmp(OBJ_nid2sn(e->nid), e->sn) != 0 ||
+            strcmp(OBJ_nid2ln(e->nid), e->ln) != 0 ||
             (i > 0 && pki_oid_find((const unsigned char *)e->der, e->len) != e))
             bad++;
         ASN1_OBJECT_free(obj);
@@ -209,8 +214,10 @@ UNIT_TEST(test_oid_table)
         ASN1_OBJECT_free(fresh);
         e = pki_oid_find(OBJ_get0_data(obj), OBJ_length(obj));
         if (e == NULL || e->nid != fresh_nid) {
-            UNIT_FAIL_AT(__FILE__, __LINE__, "NID %d (%s) is not in oid_table.inc: run "
-                         "lib/pki/gen_oid_table.py", nid, OBJ_nid2sn(nid));
+            UNIT_FAIL_AT(__FILE__, __LINE__,
+                         "NID %d (%s) is not in oid_table.inc: run "
+                         "lib/pki/gen_oid_table.py",
+                         nid, OBJ_nid2sn(nid));
             return;
         }
     }
@@ -220,15 +227,15 @@ UNIT_TEST(test_oid_table)
 
 UNIT_TEST(test_curve_table)
 {
-    const int nids[] = {NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1, NID_secp224r1,
-                        NID_X9_62_prime192v1, NID_secp256k1, NID_brainpoolP256r1,
-                        NID_brainpoolP384r1, NID_brainpoolP512r1};
+    const int nids[] = {NID_X9_62_prime256v1, NID_secp384r1,        NID_secp521r1,
+                        NID_secp224r1,        NID_X9_62_prime192v1, NID_secp256k1,
+                        NID_brainpoolP256r1,  NID_brainpoolP384r1,  NID_brainpoolP512r1};
 
     for (size_t i = 0; i < sizeof nids / sizeof *nids; i++) {
         ASN1_OBJECT *obj = OBJ_nid2obj(nids[i]);
         EC_GROUP *group = EC_GROUP_new_by_curve_name(nids[i]);
-        const char *want = EC_curve_nid2nist(nids[i]) ? EC_curve_nid2nist(nids[i])
-                                                       : OBJ_nid2sn(nids[i]);
+        const char *want =
+            EC_curve_nid2nist(nids[i]) ? EC_curve_nid2nist(nids[i]) : OBJ_nid2sn(nids[i]);
         int bits = 0;
         const char *got = pki_facts_curve(OBJ_get0_data(obj), OBJ_length(obj), &bits);
 
@@ -341,12 +348,11 @@ UNIT_TEST(test_cn_text)
 UNIT_TEST(test_extensions)
 {
     /* template: SEQUENCE { OID 1.3.6.1.4.1.311.21.8, INTEGER 100, INTEGER 4 } */
-    static const unsigned char tmpl[] = {0x30, 0x11, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x04,
-                                         0x01, 0x82, 0x37, 0x15, 0x08, 0x02, 0x01, 0x64,
-                                         0x02, 0x01, 0x04};
+    static const unsigned char tmpl[] = {0x30, 0x11, 0x06, 0x09, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82,
+                                         0x37, 0x15, 0x08, 0x02, 0x01, 0x64, 0x02, 0x01, 0x04};
     /* v1 name: BMPString "WebServer" */
-    static const unsigned char v1[] = {0x1e, 0x12, 0, 'W', 0, 'e', 0, 'b', 0, 'S', 0, 'e',
-                                       0,    'r',  0, 'v', 0, 'e', 0, 'r'};
+    static const unsigned char v1[] = {0x1e, 0x12, 0, 'W', 0, 'e', 0, 'b', 0, 'S',
+                                       0,    'e',  0, 'r', 0, 'v', 0, 'e', 0, 'r'};
     EVP_PKEY *ca_key = tc_key(PKI_KEY_EC_P384), *key = tc_key(PKI_KEY_RSA_2048);
     X509 *ca = tc_ca("CN=Test Root,O=clm", ca_key, NULL, NULL, -86400, 10 * 86400);
     X509_NAME *name = tc_name("CN=www.example.com");
@@ -387,8 +393,8 @@ UNIT_TEST(test_extensions)
     CHECK_STR_EQ(f->signature_algorithm, "ecdsa-with-SHA384"); /* signed by the EC CA */
     CHECK_STR_EQ(f->signature_oid, "1.2.840.10045.4.3.3");
     CHECK(f->is_ca && f->has_basic_constraints && f->path_len == 3);
-    CHECK_INT_EQ(f->key_usage, PKI_KU_DIGITAL_SIGNATURE | PKI_KU_KEY_CERT_SIGN |
-                                   PKI_KU_DECIPHER_ONLY);
+    CHECK_INT_EQ(f->key_usage,
+                 PKI_KU_DIGITAL_SIGNATURE | PKI_KU_KEY_CERT_SIGN | PKI_KU_DECIPHER_ONLY);
     CHECK_INT_EQ(f->ext_key_usage.n, 4);
     CHECK_STR_EQ(f->ext_key_usage_names[2], "msSmartcardLogin");
     CHECK(f->ext_key_usage_names[3] == NULL);
@@ -488,6 +494,60 @@ UNIT_TEST(test_damaged)
     EVP_PKEY_free(key);
 }
 
+/* Serials and times at the edges of their encodings: both paths agree. */
+UNIT_TEST(test_edge_values)
+{
+    static const long serials[] = {0,      1,     127,   128,      255,         256,  -1,
+                                   -127,   -128,  -129,  -255,     -256,        -257, -32768,
+                                   -32769, 65535, 65536, LONG_MAX, LONG_MIN + 1};
+    static const char *const times[] = {"19000101000000Z", "00010101000000Z", "99991231235959Z",
+                                        "20491231235959Z", "19500101000000Z", "19691231235959Z"};
+    EVP_PKEY *key = tc_key(PKI_KEY_EC_P256);
+    X509_NAME *name = tc_name("CN=edge.example");
+    size_t agreed = 0, cases = 0;
+
+    for (size_t i = 0; i < sizeof serials / sizeof *serials + sizeof times / sizeof *times + 1;
+         i++) {
+        tc_spec s = {3, 0, name, key, NULL, NULL, 0, 86400, NULL};
+        X509 *x;
+        pki_facts *f;
+
+        if (i < sizeof serials / sizeof *serials)
+            s.serial = serials[i];
+        x = tc_begin(&s);
+        if (i >= sizeof serials / sizeof *serials &&
+            i - sizeof serials / sizeof *serials < sizeof times / sizeof *times) {
+            ASN1_TIME *t = ASN1_TIME_new();
+            if (t == NULL ||
+                ASN1_GENERALIZEDTIME_set_string(t, times[i - sizeof serials / sizeof *serials]) !=
+                    1 ||
+                X509_set1_notBefore(x, t) != 1)
+                abort();
+            ASN1_TIME_free(t);
+        } else if (i == sizeof serials / sizeof *serials + sizeof times / sizeof *times) {
+            /* a 30-byte serial, beyond RFC 5280's 20 */
+            BIGNUM *bn = BN_new();
+            if (bn == NULL || BN_set_word(bn, 1) != 1 || BN_lshift(bn, bn, 239) != 1 ||
+                BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL)
+                abort();
+            BN_free(bn);
+        }
+        tc_sign(x, &s);
+        f = both(x, true);
+        cases++;
+        agreed += f != NULL;
+        if (f != NULL && i == 8)
+            CHECK_STR_EQ(f->serial, "-80"); /* -128 */
+        if (f != NULL && i == 11)
+            CHECK_STR_EQ(f->serial, "-0100"); /* -256 */
+        pki_facts_free(f);
+        X509_free(x);
+    }
+    CHECK_INT_EQ(agreed, cases);
+    X509_NAME_free(name);
+    EVP_PKEY_free(key);
+}
+
 UNIT_TEST(test_names)
 {
     CHECK_STR_EQ(pki_eku_name("1.3.6.1.5.5.7.3.1"), "serverAuth");
@@ -511,6 +571,7 @@ int main(void)
     UNIT_RUN(test_extensions);
     UNIT_RUN(test_v1_and_bad_extension);
     UNIT_RUN(test_damaged);
+    UNIT_RUN(test_edge_values);
     UNIT_RUN(test_names);
     return unit_report();
 }

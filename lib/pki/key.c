@@ -1,9 +1,8 @@
 /* lib/pki/key.c: key generation and PEM coding via EVP_PKEY_CTX (OpenSSL 3 / BoringSSL). */
 #include "lib/pki/key.h"
 
-#include "lib/pki/pki_internal.h"
-
 #include "lib/base/buf.h"
+#include "lib/pki/pki_internal.h"
 
 #include <limits.h>
 #include <openssl/err.h>
@@ -51,8 +50,8 @@ clm_err pki_key_type_parse(const char *name, pki_key_type *out)
     }
     known[0] = '\0';
     for (int i = 0; i < PKI_KEY_TYPE_MAX && used < sizeof known; i++) {
-        int n = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
-                         key_types[i].name);
+        int n =
+            snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", key_types[i].name);
         if (n > 0)
             used += (size_t)n;
     }
@@ -238,12 +237,11 @@ static clm_err locked_key(const password_request *req, const char *what)
     ERR_clear_error();
     if (req->password == NULL)
         return clm_fail(CLM_ERR_UNAUTHENTICATED, "%s is encrypted: a password is needed", what);
-    return clm_fail(CLM_ERR_UNAUTHENTICATED,
-                    "%s: wrong password, or the encrypted key is damaged", what);
+    return clm_fail(CLM_ERR_UNAUTHENTICATED, "%s: wrong password, or the encrypted key is damaged",
+                    what);
 }
 
-clm_err pki_key_from_pem_password(const void *pem, size_t len, const char *password,
-                                  EVP_PKEY **out)
+clm_err pki_key_from_pem_password(const void *pem, size_t len, const char *password, EVP_PKEY **out)
 {
     password_request req = {password, false};
     BIO *bio;
@@ -299,8 +297,7 @@ clm_err pki_key_from_der(const void *der, size_t len, const char *password, EVP_
         key = d2i_AutoPrivateKey(NULL, &p, (long)len);
         if (key != NULL && p != end) {
             EVP_PKEY_free(key);
-            return clm_fail(CLM_ERR_PARSE, "%zu bytes after the private key",
-                            (size_t)(end - p));
+            return clm_fail(CLM_ERR_PARSE, "%zu bytes after the private key", (size_t)(end - p));
         }
     }
     if (key == NULL)

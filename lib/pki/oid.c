@@ -1,7 +1,6 @@
 /* lib/pki/oid.c: binary search in OpenSSL's object table (oid_table.inc). */
 #include "lib/pki/oid.h"
 
-
 static const pki_oid_entry oid_table[] = {
 #include "lib/pki/oid_table.inc"
 };

@@ -1,6 +1,7 @@
 /*
- * lib/pki/pem_fuzz.c: fuzz target for the reader of PEM (bundles, keys, PKCS#7 blocks). On any input: no crash, no
- * leak, and every certificate item it returns goes through pki_facts_from_der().
+ * lib/pki/pem_fuzz.c: fuzz target for the reader of PEM (bundles, keys, PKCS#7 blocks). On any
+ * input: no crash, no leak, and every certificate item it returns goes through
+ * pki_facts_from_der().
  */
 #include "lib/pki/facts.h"
 #include "lib/pki/read.h"

@@ -1,6 +1,7 @@
 /*
- * lib/pki/pkcs12_fuzz.c: fuzz target for the reader of PKCS#12 (seeds: 3DES and AES, password Fuzz-pass1). On any input: no crash, no
- * leak, and every certificate item it returns goes through pki_facts_from_der().
+ * lib/pki/pkcs12_fuzz.c: fuzz target for the reader of PKCS#12 (seeds: 3DES and AES, password
+ * Fuzz-pass1). On any input: no crash, no leak, and every certificate item it returns goes through
+ * pki_facts_from_der().
  */
 #include "lib/pki/facts.h"
 #include "lib/pki/read.h"

@@ -1,6 +1,6 @@
 /*
- * lib/pki/pkcs7_fuzz.c: fuzz target for the reader of PKCS#7 (DER and BER). On any input: no crash, no
- * leak, and every certificate item it returns goes through pki_facts_from_der().
+ * lib/pki/pkcs7_fuzz.c: fuzz target for the reader of PKCS#7 (DER and BER). On any input: no crash,
+ * no leak, and every certificate item it returns goes through pki_facts_from_der().
  */
 #include "lib/pki/facts.h"
 #include "lib/pki/read.h"

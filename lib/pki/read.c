@@ -5,18 +5,25 @@
 #include "lib/pki/key.h"
 #include "lib/pki/read_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *pki_format_name(pki_format format)
 {
     static const char *const names[PKI_FORMAT_MAX] = {
-        [PKI_FORMAT_UNKNOWN] = "unknown",       [PKI_FORMAT_PEM] = "PEM",
-        [PKI_FORMAT_DER_CERT] = "DER certificate", [PKI_FORMAT_PKCS7] = "PKCS#7",
-        [PKI_FORMAT_PKCS12] = "PKCS#12",        [PKI_FORMAT_JKS] = "JKS",
-        [PKI_FORMAT_DER_KEY] = "DER private key", [PKI_FORMAT_DER_CSR] = "DER certificate request",
+        [PKI_FORMAT_UNKNOWN] = "unknown",
+        [PKI_FORMAT_PEM] = "PEM",
+        [PKI_FORMAT_DER_CERT] = "DER certificate",
+        [PKI_FORMAT_PKCS7] = "PKCS#7",
+        [PKI_FORMAT_PKCS12] = "PKCS#12",
+        [PKI_FORMAT_JKS] = "JKS",
+        [PKI_FORMAT_DER_KEY] = "DER private key",
+        [PKI_FORMAT_DER_CSR] = "DER certificate request",
         [PKI_FORMAT_JCEKS] = "JCEKS",
     };
 
@@ -111,8 +118,8 @@ pki_item *pki_reader_add(pki_reader *r, pki_item_kind kind, const char *fmt, ...
     va_list ap;
 
     if (res->n_items >= r->max_items) {
-        r->failure = clm_fail(CLM_ERR_PARSE, "%s: more than %zu certificates and keys",
-                              r->name, r->max_items);
+        r->failure = clm_fail(CLM_ERR_PARSE, "%s: more than %zu certificates and keys", r->name,
+                              r->max_items);
         return NULL;
     }
     if (res->n_items == r->cap) {
@@ -274,8 +281,12 @@ clm_err pki_read(const void *data, size_t len, const pki_read_options *options,
 {
     static const pki_read_options defaults = {NULL, NULL, 0, 0, PKI_FORMAT_UNKNOWN};
     const pki_read_options *o = options ? options : &defaults;
-    pki_reader r = {o->name ? o->name : "input", o->password,
-                    o->max_items ? o->max_items : PKI_READ_MAX_ITEMS, 0, out, CLM_OK};
+    pki_reader r = {o->name ? o->name : "input",
+                    o->password,
+                    o->max_items ? o->max_items : PKI_READ_MAX_ITEMS,
+                    0,
+                    out,
+                    CLM_OK};
     size_t max_input = o->max_input ? o->max_input : PKI_READ_MAX_INPUT;
     clm_err err;
 
@@ -308,4 +319,46 @@ clm_err pki_read(const void *data, size_t len, const pki_read_options *options,
                         "types, such as certificate requests or CRLs)",
                         r.name, out->n_skipped, out->n_skipped == 1 ? "" : "s");
     return clm_fail(CLM_ERR_NOT_FOUND, "%s: no certificate or private key found", r.name);
+}
+
+clm_err pki_read_file(const char *path, const pki_read_options *options, pki_read_result *out)
+{
+    pki_read_options o = options ? *options : (pki_read_options){0};
+    size_t max_input = o.max_input ? o.max_input : PKI_READ_MAX_INPUT;
+    clm_buf data = CLM_BUF_INIT;
+    unsigned char chunk[65536];
+    clm_err err = CLM_OK;
+    int fd;
+
+    memset(out, 0, sizeof *out);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return clm_fail(errno == ENOENT ? CLM_ERR_NOT_FOUND : CLM_ERR_IO, "%s: %s", path,
+                        strerror(errno));
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = clm_fail(CLM_ERR_IO, "%s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        if (data.len + (size_t)n > max_input) {
+            err = clm_fail(CLM_ERR_PARSE, "%s: more than the %zu bytes accepted", path, max_input);
+            break;
+        }
+        if ((err = clm_buf_append(&data, chunk, (size_t)n)) != CLM_OK)
+            break;
+    }
+    close(fd);
+    clm_memwipe(chunk, sizeof chunk); /* may have held a key */
+    if (err == CLM_OK) {
+        if (o.name == NULL)
+            o.name = path;
+        err = pki_read(data.data, data.len, &o, out);
+    }
+    clm_buf_wipe(&data);
+    return err;
 }

@@ -76,12 +76,12 @@ typedef struct pki_item {
     pki_item_kind kind;
     unsigned char *der; /* PKI_ITEM_CERT: the certificate's bytes; NULL when err != CLM_OK */
     size_t der_len;
-    EVP_PKEY *key;      /* PKI_ITEM_KEY: the key; NULL when err != CLM_OK */
-    char *where;        /* where it was found: "chain.pem: PEM block 3 (line 41)",
-                           "store.jks: entry \"tomcat\" chain[1]" */
-    char *alias;        /* PKCS#12 friendlyName or JKS alias; NULL when none */
-    clm_err err;        /* CLM_OK, or why this item could not be read */
-    char *error;        /* err's message ("<where>: <reason>"); NULL when err is CLM_OK */
+    EVP_PKEY *key; /* PKI_ITEM_KEY: the key; NULL when err != CLM_OK */
+    char *where;   /* where it was found: "chain.pem: PEM block 3 (line 41)",
+                      "store.jks: entry \"tomcat\" chain[1]" */
+    char *alias;   /* PKCS#12 friendlyName or JKS alias; NULL when none */
+    clm_err err;   /* CLM_OK, or why this item could not be read */
+    char *error;   /* err's message ("<where>: <reason>"); NULL when err is CLM_OK */
 } pki_item;
 
 typedef struct pki_read_options {
@@ -113,6 +113,14 @@ typedef struct pki_read_result {
  */
 clm_err pki_read(const void *data, size_t len, const pki_read_options *options,
                  pki_read_result *out);
+
+/**
+ * @brief pki_read() on the contents of a file, read with the same size bound
+ * (options->max_input); options->name defaults to the path.
+ * @return as pki_read(); also CLM_ERR_NOT_FOUND when the file does not exist and
+ *         CLM_ERR_IO when it cannot be read (message: the path and errno text).
+ */
+clm_err pki_read_file(const char *path, const pki_read_options *options, pki_read_result *out);
 
 /** Free every item (keys included) and zero the result. Accepts NULL. */
 void pki_read_result_free(pki_read_result *result);

@@ -1,6 +1,7 @@
 /*
- * lib/pki/read_fuzz.c: fuzz target for the reader of every format, through the sniffer. On any input: no crash, no
- * leak, and every certificate item it returns goes through pki_facts_from_der().
+ * lib/pki/read_fuzz.c: fuzz target for the reader of every format, through the sniffer. On any
+ * input: no crash, no leak, and every certificate item it returns goes through
+ * pki_facts_from_der().
  */
 #include "lib/pki/facts.h"
 #include "lib/pki/read.h"

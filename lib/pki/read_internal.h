@@ -16,9 +16,9 @@ typedef struct pki_reader {
     const char *name;     /* the input's name for messages */
     const char *password; /* may be NULL */
     size_t max_items;
-    size_t cap;           /* allocated items */
+    size_t cap; /* allocated items */
     pki_read_result *res;
-    clm_err failure;      /* why the last pki_reader_add() returned NULL */
+    clm_err failure; /* why the last pki_reader_add() returned NULL */
 } pki_reader;
 
 /**

@@ -117,8 +117,8 @@ static bool sha1_parts(const void *a, size_t alen, const void *b, size_t blen, c
 static clm_err recover_key(const unsigned char *epki, size_t len, const unsigned char *pw,
                            size_t pw_len, EVP_PKEY **out)
 {
-    static const unsigned char sun_jks[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x2a,
-                                            0x02, 0x11, 0x01, 0x01};
+    static const unsigned char sun_jks[] = {0x2b, 0x06, 0x01, 0x04, 0x01,
+                                            0x2a, 0x02, 0x11, 0x01, 0x01};
     pki_der d = pki_der_make(epki, len), s, a;
     pki_der_tlv seq, alg, oid, data;
     unsigned char digest[JKS_DIGEST], *plain;
@@ -232,8 +232,8 @@ static clm_err read_entries(pki_reader *r, cursor *c, uint32_t version, uint32_t
         }
         if (err != CLM_OK || dry)
             continue;
-        pki_item *item = pki_reader_add(r, PKI_ITEM_KEY, "%s: entry \"%.*s\" private key",
-                                        r->name, (int)alias_len, (const char *)alias);
+        pki_item *item = pki_reader_add(r, PKI_ITEM_KEY, "%s: entry \"%.*s\" private key", r->name,
+                                        (int)alias_len, (const char *)alias);
         if (item == NULL)
             return r->failure;
         if (!pki_reader_set_alias(item, (const char *)alias, alias_len))
@@ -259,16 +259,16 @@ clm_err pki_read_jks(pki_reader *r, const unsigned char *data, size_t len)
     if (version != 1 && version != 2)
         return clm_fail(CLM_ERR_PARSE, "%s: JKS version %u is unknown", r->name, version);
     if (count > r->max_items)
-        return clm_fail(CLM_ERR_PARSE, "%s: %u entries, more than the %zu accepted", r->name,
-                        count, r->max_items);
+        return clm_fail(CLM_ERR_PARSE, "%s: %u entries, more than the %zu accepted", r->name, count,
+                        r->max_items);
     if (len < 12 + JKS_DIGEST)
         return clm_fail(CLM_ERR_PARSE, "%s: truncated JKS keystore", r->name);
     c.end = data + len - JKS_DIGEST;
     if ((err = read_entries(r, &c, version, count, NULL, 0, true)) != CLM_OK)
         return err;
     if (c.p != c.end)
-        return clm_fail(CLM_ERR_PARSE, "%s: %zu unexpected bytes after the JKS entries",
-                        r->name, (size_t)(c.end - c.p));
+        return clm_fail(CLM_ERR_PARSE, "%s: %zu unexpected bytes after the JKS entries", r->name,
+                        (size_t)(c.end - c.p));
     c.p = data + 12;
     if (r->password == NULL)
         return clm_fail(CLM_ERR_UNAUTHENTICATED,

@@ -16,7 +16,13 @@
 /* Longest label read ("ENCRYPTED PRIVATE KEY" is 21). */
 #define LABEL_MAX 64
 
-typedef enum block_kind { BLOCK_OTHER, BLOCK_CERT, BLOCK_TRUSTED_CERT, BLOCK_PKCS7, BLOCK_KEY } block_kind;
+typedef enum block_kind {
+    BLOCK_OTHER,
+    BLOCK_CERT,
+    BLOCK_TRUSTED_CERT,
+    BLOCK_PKCS7,
+    BLOCK_KEY
+} block_kind;
 
 static block_kind classify(const char *label)
 {
@@ -205,7 +211,7 @@ clm_err pki_read_pem(pki_reader *r, const unsigned char *data, size_t len)
     clm_err err = CLM_OK;
 
     while (p < end && err == CLM_OK) {
-        const unsigned char *eol = line_end(p, end), *start = p, *body, *q;
+        const unsigned char *eol = line_end(p, end), *start = p, *body, *q, *next;
         int marker_len;
 
         p = eol < end ? eol + 1 : end;
@@ -219,18 +225,27 @@ clm_err pki_read_pem(pki_reader *r, const unsigned char *data, size_t len)
         marker_len = snprintf(end_marker, sizeof end_marker, "-----END %s-----", label);
         body = p;
         q = memmem(body, (size_t)(end - body), end_marker, (size_t)marker_len);
-        if (q == NULL) {
-            /* truncated: report it, as the kind of item it announced */
+        next = memmem(body, (size_t)(end - body), "-----BEGIN ", 11);
+        if (q == NULL || (next != NULL && next < q)) {
+            /* truncated (no END line before the next block): report it, as the kind
+             * of item it announced, and go on with the next block */
             if (kind == BLOCK_OTHER) {
                 r->res->n_skipped++;
-                break;
+            } else {
+                if (pki_reader_add(r, kind == BLOCK_KEY ? PKI_ITEM_KEY : PKI_ITEM_CERT, "%s",
+                                   where) == NULL)
+                    return r->failure;
+                clm_fail(CLM_ERR_PARSE, "truncated: there is no \"%s\" line", end_marker);
+                err = pki_reader_item_fail(r, CLM_ERR_PARSE);
             }
-            if (pki_reader_add(r, kind == BLOCK_KEY ? PKI_ITEM_KEY : PKI_ITEM_CERT, "%s",
-                               where) == NULL)
-                return r->failure;
-            clm_fail(CLM_ERR_PARSE, "truncated: there is no \"%s\" line", end_marker);
-            err = pki_reader_item_fail(r, CLM_ERR_PARSE);
-            break;
+            if (next == NULL)
+                break;
+            while (next > body && next[-1] != '\n') /* back to the start of its line */
+                next--;
+            for (const unsigned char *s = body; s < next; s++)
+                line += *s == '\n';
+            p = next;
+            continue;
         }
         for (const unsigned char *s = body; s < q; s++)
             line += *s == '\n';

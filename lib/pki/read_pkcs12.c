@@ -54,8 +54,8 @@ static const char *uncommon_cipher(const unsigned char *der, size_t len)
 #endif
     };
     /* pkcs-12PbeIds 1.2.840.113549.1.12.1.n: 1 RC4-128, 2 RC4-40, 5 RC2-128, 6 RC2-40 */
-    static const char *const pkcs12_pbe[7] = {NULL, "RC4-128", "RC4-40", NULL, NULL,
-                                              "RC2-128", "RC2-40"};
+    static const char *const pkcs12_pbe[7] = {NULL, "RC4-128", "RC4-40", NULL,
+                                              NULL, "RC2-128", "RC2-40"};
 
     for (size_t i = 0; i < sizeof ciphers / sizeof *ciphers; i++) {
         const size_t n = sizeof ciphers[i].oid; /* a whole OID, or (NULL name) a prefix */
@@ -167,8 +167,7 @@ clm_err pki_read_pkcs12(pki_reader *r, const unsigned char *data, size_t len)
                                r->name, cipher);
             goto done;
         }
-        err = pki_fail_ssl(CLM_ERR_PARSE, "%s: the PKCS#12 contents cannot be decrypted",
-                           r->name);
+        err = pki_fail_ssl(CLM_ERR_PARSE, "%s: the PKCS#12 contents cannot be decrypted", r->name);
         goto done;
     }
     if (cert != NULL && (err = add_cert(r, cert, "certificate")) != CLM_OK)

@@ -17,7 +17,9 @@
 
 #include <openssl/pkcs12.h>
 #include <openssl/rand.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static EVP_PKEY *ca_key, *leaf_key;
 static X509 *ca, *leaf;
@@ -41,9 +43,8 @@ static void pem_key(clm_buf *out, EVP_PKEY *key, const char *password)
     char *data;
     long n;
 
-    if (bio == NULL ||
-        PEM_write_bio_PKCS8PrivateKey(bio, key, password ? EVP_aes_256_cbc() : NULL, NULL, 0,
-                                      NULL, (void *)password) != 1)
+    if (bio == NULL || PEM_write_bio_PKCS8PrivateKey(bio, key, password ? EVP_aes_256_cbc() : NULL,
+                                                     NULL, 0, NULL, (void *)password) != 1)
         abort();
     n = BIO_get_mem_data(bio, &data);
     clm_buf_append(out, data, (size_t)n);
@@ -77,8 +78,7 @@ static bool same_key(EVP_PKEY *a, EVP_PKEY *b)
     return same;
 }
 
-static clm_err read_all(const void *data, size_t len, const char *password,
-                        pki_read_result *res)
+static clm_err read_all(const void *data, size_t len, const char *password, pki_read_result *res)
 {
     pki_read_options o = {"test-input", password, 0, 0, PKI_FORMAT_UNKNOWN};
     return pki_read(data, len, &o, res);
@@ -94,7 +94,8 @@ UNIT_TEST(test_pem_bundle)
     pem_cert(&b, leaf);
     clm_buf_append_str(&b, "\n# junk between blocks\n");
     pem_cert(&b, ca);
-    clm_buf_append_str(&b, "-----BEGIN CERTIFICATE-----\nMIIB!!notbase64\n-----END CERTIFICATE-----\n");
+    clm_buf_append_str(&b,
+                       "-----BEGIN CERTIFICATE-----\nMIIB!!notbase64\n-----END CERTIFICATE-----\n");
     pem_key(&b, leaf_key, NULL);
     pem_key(&b, leaf_key, "s3cret");
     CHECK_INT_EQ(pki_csr_build(&csr, NULL, leaf_key, &b), CLM_OK);
@@ -164,10 +165,22 @@ UNIT_TEST(test_pem_errors)
     CHECK_STR_CONTAINS(clm_error_message(), "more than 1 certificates and keys");
     pki_read_result_free(&r);
     /* a single damaged block: the call fails with the item's error */
-    CHECK_INT_EQ(read_all("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 58,
-                          NULL, &r),
-                 CLM_ERR_PARSE);
+    CHECK_INT_EQ(
+        read_all("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 58, NULL, &r),
+        CLM_ERR_PARSE);
     CHECK_STR_CONTAINS(clm_error_message(), "PEM block 1 (CERTIFICATE, line 1): not a certificate");
+    pki_read_result_free(&r);
+    /* a block cut short, then a whole one: the first fails, the second is read */
+    clm_buf_reset(&b);
+    clm_buf_append_str(&b, "-----BEGIN CERTIFICATE-----\nMIIBIjANBgkq\n");
+    pem_cert(&b, leaf);
+    CHECK_INT_EQ(read_all(b.data, b.len, NULL, &r), CLM_OK);
+    CHECK_INT_EQ(r.n_certs, 1);
+    CHECK_INT_EQ(r.n_errors, 1);
+    CHECK_STR_CONTAINS(r.n_items ? r.items[0].error : NULL,
+                       "PEM block 1 (CERTIFICATE, line 1): truncated");
+    CHECK_STR_CONTAINS(r.n_items > 1 ? r.items[1].where : NULL,
+                       "PEM block 2 (CERTIFICATE, line 3)");
     pki_read_result_free(&r);
     clm_buf_free(&b);
 }
@@ -214,9 +227,8 @@ static void make_pkcs7(clm_buf *out, X509 *const *certs, size_t n, bool ber)
 {
     static const unsigned char signed_data[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
                                                 0xf7, 0x0d, 0x01, 0x07, 0x02};
-    static const unsigned char head[] = {0x02, 0x01, 0x01, 0x31, 0x00, 0x30, 0x0b,
-                                         0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-                                         0x0d, 0x01, 0x07, 0x01};
+    static const unsigned char head[] = {0x02, 0x01, 0x01, 0x31, 0x00, 0x30, 0x0b, 0x06, 0x09,
+                                         0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
     clm_buf set = CLM_BUF_INIT, sd = CLM_BUF_INIT, inner = CLM_BUF_INIT, ci = CLM_BUF_INIT;
 
     for (size_t i = 0; i < n; i++) {
@@ -286,7 +298,8 @@ UNIT_TEST(test_pkcs7)
     clm_buf_append_str(&pem, "-----END PKCS7-----\n");
     CHECK_INT_EQ(read_all(pem.data, pem.len, NULL, &r), CLM_OK);
     CHECK_INT_EQ(r.n_certs, 2);
-    CHECK_STR_CONTAINS(r.n_items ? r.items[0].where : NULL, "PEM block 1 (PKCS7, line 1): certificate 1");
+    CHECK_STR_CONTAINS(r.n_items ? r.items[0].where : NULL,
+                       "PEM block 1 (PKCS7, line 1): certificate 1");
     pki_read_result_free(&r);
     CHECK_INT_EQ(read_all(empty.data, empty.len, NULL, &r), CLM_ERR_NOT_FOUND);
     pki_read_result_free(&r);
@@ -362,7 +375,8 @@ UNIT_TEST(test_pkcs12_aes_file)
         fclose(fp);
     err = read_all(b.data, b.len, "Aes-pass1", &r);
 #ifdef OPENSSL_IS_BORINGSSL
-    printf("BoringSSL reading an AES-256 PKCS#12: %s\n", err == CLM_OK ? "read" : clm_error_message());
+    printf("BoringSSL reading an AES-256 PKCS#12: %s\n",
+           err == CLM_OK ? "read" : clm_error_message());
     CHECK(err == CLM_OK || err == CLM_ERR_UNSUPPORTED);
 #else
     CHECK_INT_EQ(err, CLM_OK);
@@ -498,8 +512,7 @@ UNIT_TEST(test_jks)
     CHECK_STR_EQ(r.n_items ? r.items[0].where : NULL, "test-input: entry \"root\"");
     CHECK_STR_EQ(r.n_items > 2 ? r.items[2].where : NULL, "test-input: entry \"tomcat\" chain[1]");
     CHECK_STR_EQ(r.n_items > 3 ? r.items[3].alias : NULL, "tomcat");
-    CHECK(r.n_items > 3 && r.items[3].key != NULL &&
-          same_key(r.items[3].key, leaf_key));
+    CHECK(r.n_items > 3 && r.items[3].key != NULL && same_key(r.items[3].key, leaf_key));
     pki_read_result_free(&r);
     CHECK_INT_EQ(read_all(b.data, b.len, "wrong", &r), CLM_ERR_UNAUTHENTICATED);
     CHECK_STR_CONTAINS(clm_error_message(), "test-input: wrong store password");
@@ -537,6 +550,31 @@ UNIT_TEST(test_der_keys)
     PKCS8_PRIV_KEY_INFO_free(p8);
 }
 
+UNIT_TEST(test_read_file)
+{
+    char path[] = "/tmp/clm-read-test-XXXXXX";
+    int fd = mkstemp(path);
+    clm_buf b = CLM_BUF_INIT;
+    pki_read_result r;
+    pki_read_options tiny = {NULL, NULL, 10, 0, PKI_FORMAT_UNKNOWN};
+
+    pem_cert(&b, leaf);
+    CHECK(fd >= 0 && write(fd, b.data, b.len) == (ssize_t)b.len);
+    if (fd >= 0)
+        close(fd);
+    CHECK_INT_EQ(pki_read_file(path, NULL, &r), CLM_OK);
+    CHECK_INT_EQ(r.n_certs, 1);
+    CHECK_STR_CONTAINS(r.n_items ? r.items[0].where : NULL, path);
+    pki_read_result_free(&r);
+    CHECK_INT_EQ(pki_read_file(path, &tiny, &r), CLM_ERR_PARSE);
+    CHECK_STR_CONTAINS(clm_error_message(), "more than the 10 bytes accepted");
+    pki_read_result_free(&r);
+    unlink(path);
+    CHECK_INT_EQ(pki_read_file(path, NULL, &r), CLM_ERR_NOT_FOUND);
+    pki_read_result_free(&r);
+    clm_buf_free(&b);
+}
+
 /* 10,000 certificates in one PEM: read and described quickly. */
 UNIT_TEST(test_big_bundle)
 {
@@ -571,8 +609,7 @@ int main(void)
     ca_key = tc_key(PKI_KEY_EC_P256);
     leaf_key = tc_key(PKI_KEY_EC_P256);
     ca = tc_ca("CN=Read Test Root", ca_key, NULL, NULL, -86400, 365 * 86400);
-    leaf = tc_leaf("CN=leaf.example", "DNS:leaf.example", leaf_key, ca, ca_key, -3600,
-                   30 * 86400);
+    leaf = tc_leaf("CN=leaf.example", "DNS:leaf.example", leaf_key, ca, ca_key, -3600, 30 * 86400);
     UNIT_RUN(test_pem_bundle);
     UNIT_RUN(test_pem_errors);
     UNIT_RUN(test_der);
@@ -581,6 +618,7 @@ int main(void)
     UNIT_RUN(test_pkcs12_aes_file);
     UNIT_RUN(test_jks);
     UNIT_RUN(test_der_keys);
+    UNIT_RUN(test_read_file);
     UNIT_RUN(test_big_bundle);
     X509_free(leaf);
     X509_free(ca);

@@ -84,13 +84,13 @@ static inline X509_NAME *tc_name(const char *spec)
 typedef struct tc_spec {
     int version; /* 1 or 3 (0: 3) */
     long serial;
-    X509_NAME *subject;     /* borrowed */
-    EVP_PKEY *key;          /* the subject's key */
-    X509 *issuer;           /* NULL: self-signed */
-    EVP_PKEY *issuer_key;   /* NULL: key */
-    int64_t not_before;     /* offset from TC_T0 */
+    X509_NAME *subject;   /* borrowed */
+    EVP_PKEY *key;        /* the subject's key */
+    X509 *issuer;         /* NULL: self-signed */
+    EVP_PKEY *issuer_key; /* NULL: key */
+    int64_t not_before;   /* offset from TC_T0 */
     int64_t not_after;
-    const EVP_MD *md;       /* NULL: SHA-256 */
+    const EVP_MD *md; /* NULL: SHA-256 */
 } tc_spec;
 
 static inline X509 *tc_begin(const tc_spec *s)
@@ -139,7 +139,7 @@ static inline unsigned char *tc_der(X509 *x, size_t *len)
 
 /* A CA: v3, CA:TRUE, keyCertSign, SKI (and AKI when issued by another). */
 static inline X509 *tc_ca(const char *subject, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
-                   int64_t not_before, int64_t not_after)
+                          int64_t not_before, int64_t not_after)
 {
     X509_NAME *name = tc_name(subject);
     tc_spec s = {3, 1000, name, key, issuer, issuer_key, not_before, not_after, NULL};
@@ -157,7 +157,7 @@ static inline X509 *tc_ca(const char *subject, EVP_PKEY *key, X509 *issuer, EVP_
 
 /* A server leaf with SANs ("DNS:a.example,IP:192.0.2.1"). */
 static inline X509 *tc_leaf(const char *subject, const char *sans, EVP_PKEY *key, X509 *issuer,
-                     EVP_PKEY *issuer_key, int64_t not_before, int64_t not_after)
+                            EVP_PKEY *issuer_key, int64_t not_before, int64_t not_after)
 {
     X509_NAME *name = tc_name(subject);
     tc_spec s = {3, 2000, name, key, issuer, issuer_key, not_before, not_after, NULL};

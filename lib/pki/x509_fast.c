@@ -44,13 +44,15 @@ static bool general_name(pki_fast *x, const pki_der_tlv *gn, enum gn_use use, pk
         if (use == GN_SAN)
             uris = &f->uris;
         return use == GN_CHECK ||
-               pki_facts_push(f, uris, pki_facts_text(f, gn->value, gn->len, true)) || pki_fast_oom(x);
+               pki_facts_push(f, uris, pki_facts_text(f, gn->value, gn->len, true)) ||
+               pki_fast_oom(x);
     case PKI_DER_CONTEXT(7): /* iPAddress */
         return use != GN_SAN ||
                pki_facts_push(f, &f->ip_addresses, pki_facts_ip(f, gn->value, gn->len)) ||
                pki_fast_oom(x);
     case PKI_DER_CONTEXT(8): /* registeredID */
-        return pki_der_oid_valid(gn->value, gn->len) || pki_fast_refuse(x, "registeredID is malformed");
+        return pki_der_oid_valid(gn->value, gn->len) ||
+               pki_fast_refuse(x, "registeredID is malformed");
     case PKI_DER_CONTEXT_CONSTRUCTED(0): /* otherName: OID, [0] EXPLICIT value */
         if (!pki_der_get(&d, PKI_DER_OID, &a) || !pki_der_oid_valid(a.value, a.len) ||
             !pki_der_get(&d, PKI_DER_CONTEXT_CONSTRUCTED(0), &b) || !pki_der_done(&d))
@@ -260,7 +262,8 @@ static bool ext_template(pki_fast *x, pki_der *d)
     if (!pki_der_get(&c, PKI_DER_OID, &oid) ||
         (x->f->template_oid = pki_facts_oid(x->f, oid.value, oid.len)) == NULL)
         return pki_fast_refuse(x, "certificate template OID is malformed");
-    if (!pki_der_get(&c, PKI_DER_INTEGER, &t) || !pki_der_integer_uint(t.value, t.len, 0x7fffffff, &v))
+    if (!pki_der_get(&c, PKI_DER_INTEGER, &t) ||
+        !pki_der_integer_uint(t.value, t.len, 0x7fffffff, &v))
         return pki_fast_refuse(x, "certificate template major version is malformed");
     x->f->template_major = (int)v;
     if (pki_der_get(&c, PKI_DER_INTEGER, &t)) {
@@ -276,7 +279,8 @@ static bool ext_template_name(pki_fast *x, pki_der *d)
 {
     pki_der_tlv t;
 
-    if (!pki_der_next(d, &t) || pki_fast_string_width(t.tag) < 0 || !pki_fast_string_valid(t.tag, t.value, t.len))
+    if (!pki_der_next(d, &t) || pki_fast_string_width(t.tag) < 0 ||
+        !pki_fast_string_valid(t.tag, t.value, t.len))
         return pki_fast_refuse(x, "certificate template name is not a string");
     x->f->template_name = pki_fast_string_text(x, t.tag, t.value, t.len);
     return x->f->template_name != NULL || pki_fast_oom(x);
@@ -345,8 +349,8 @@ static bool parse_extensions(pki_fast *x, const pki_der_tlv *exts)
 
 /* AlgorithmIdentifier ::= SEQUENCE { OID, parameters ANY OPTIONAL }; parameters absent,
  * NULL, an OID or a SEQUENCE (others: refused). */
-static bool parse_algorithm(pki_fast *x, const pki_der_tlv *alg, pki_der_tlv *oid, pki_der_tlv *params,
-                            bool *has_params)
+static bool parse_algorithm(pki_fast *x, const pki_der_tlv *alg, pki_der_tlv *oid,
+                            pki_der_tlv *params, bool *has_params)
 {
     pki_der d = pki_der_contents(alg);
 
@@ -391,7 +395,8 @@ static bool parse_public_key(pki_fast *x, const pki_der_tlv *spki)
     bool has_params;
     pki_facts *f = x->f;
 
-    if (!pki_der_get(&d, PKI_DER_SEQUENCE, &alg) || !parse_algorithm(x, &alg, &oid, &params, &has_params) ||
+    if (!pki_der_get(&d, PKI_DER_SEQUENCE, &alg) ||
+        !parse_algorithm(x, &alg, &oid, &params, &has_params) ||
         !pki_der_get(&d, PKI_DER_BIT_STRING, &key) || !pki_der_done(&d) ||
         !pki_der_bit_string(key.value, key.len, &bits, &nbytes, &unused) || unused != 0)
         return pki_fast_refuse(x, "subjectPublicKeyInfo is malformed");
@@ -406,8 +411,7 @@ static bool parse_public_key(pki_fast *x, const pki_der_tlv *spki)
         r = pki_der_contents(&seq);
         if (!pki_der_get(&r, PKI_DER_INTEGER, &n) || !pki_der_get(&r, PKI_DER_INTEGER, &e) ||
             !pki_der_done(&r) || !pki_der_integer_valid(n.value, n.len) ||
-            !pki_der_integer_valid(e.value, e.len) || (n.value[0] & 0x80) ||
-            (e.value[0] & 0x80))
+            !pki_der_integer_valid(e.value, e.len) || (n.value[0] & 0x80) || (e.value[0] & 0x80))
             return pki_fast_refuse(x, "RSA key is malformed");
         f->key_alg = PKI_KEY_ALG_RSA;
         f->key_bits = bit_length(n.value, n.len);
@@ -532,7 +536,8 @@ static bool parse_certificate(pki_fast *x, const unsigned char *der, size_t len)
 
     if (f->serial == NULL || f->signature_algorithm == NULL)
         return pki_fast_oom(x);
-    if (!pki_fast_parse_name(x, &issuer_tlv, &issuer) || !pki_fast_parse_name(x, &subject_tlv, &subject))
+    if (!pki_fast_parse_name(x, &issuer_tlv, &issuer) ||
+        !pki_fast_parse_name(x, &subject_tlv, &subject))
         return false;
     if ((f->issuer = pki_fast_name_text(x, &issuer)) == NULL ||
         (f->subject = pki_fast_name_text(x, &subject)) == NULL || !pki_fast_name_cn(x, &subject))

@@ -181,9 +181,10 @@ bool pki_fast_string_valid(unsigned char tag, const unsigned char *v, size_t len
     if (width < 0 || len % (size_t)width != 0)
         return false;
     for (size_t i = 0; i < len; i += (size_t)width) {
-        unsigned long c = width == 2 ? ((unsigned long)v[i] << 8) | v[i + 1]
-                                     : ((unsigned long)v[i] << 24) | ((unsigned long)v[i + 1] << 16) |
-                                           ((unsigned long)v[i + 2] << 8) | v[i + 3];
+        unsigned long c = width == 2
+                              ? ((unsigned long)v[i] << 8) | v[i + 1]
+                              : ((unsigned long)v[i] << 24) | ((unsigned long)v[i + 1] << 16) |
+                                    ((unsigned long)v[i + 2] << 8) | v[i + 3];
         if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
             return false;
     }
@@ -223,9 +224,12 @@ enum { ESC_2253 = 1, ESC_CTRL = 2, ESC_FIRST = 0x20, ESC_LAST = 0x40 };
 
 /* Escape flags of the ASCII characters (OpenSSL's charmap.h, the bits used here). */
 static const unsigned char char_escapes[128] = {
-    [0 ... 0x1f] = ESC_CTRL, [0x7f] = ESC_CTRL, ['"'] = ESC_2253,    ['+'] = ESC_2253,
-    [','] = ESC_2253,        [';'] = ESC_2253,  ['<'] = ESC_2253,    ['>'] = ESC_2253,
-    ['\\'] = ESC_2253,       [' '] = ESC_FIRST | ESC_LAST,           ['#'] = ESC_FIRST,
+    [0 ... 0x1f] = ESC_CTRL, [0x7f] = ESC_CTRL,
+    ['"'] = ESC_2253,        ['+'] = ESC_2253,
+    [','] = ESC_2253,        [';'] = ESC_2253,
+    ['<'] = ESC_2253,        ['>'] = ESC_2253,
+    ['\\'] = ESC_2253,       [' '] = ESC_FIRST | ESC_LAST,
+    ['#'] = ESC_FIRST,
 };
 
 static void put_escaped(sbuf *b, unsigned char c, unsigned char position)
@@ -319,7 +323,9 @@ bool pki_fast_parse_name(pki_fast *x, const pki_der_tlv *tlv, pki_fast_name *out
             if (!pki_der_get(&a, PKI_DER_OID, &oid) || !pki_der_oid_valid(oid.value, oid.len) ||
                 !pki_der_next(&a, &value) || !pki_der_done(&a))
                 return pki_fast_refuse(x, "name: malformed attribute");
-            if (!pki_fast_string_valid(value.tag, value.value, value.len))
+            /* d2i_X509 takes values of B_ASN1_PRINTABLE types only (no VisibleString) */
+            if (value.tag == PKI_DER_VISIBLE_STRING ||
+                !pki_fast_string_valid(value.tag, value.value, value.len))
                 return pki_fast_refuse(x, "name: attribute value type or text not modelled");
             if (out->n == PKI_FAST_NAME_ATTRS_MAX)
                 return pki_fast_refuse(x, "name: too many attributes");
@@ -388,4 +394,3 @@ bool pki_fast_name_cn(pki_fast *x, const pki_fast_name *nm)
     }
     return true;
 }
-

@@ -10,7 +10,7 @@
 # it must read, "*" for any). lib/pki/corpus_check reads it.
 #
 # What is in it: RSA (2048-4096, PSS) / EC (P-256, P-384, P-521, secp256k1, brainpool) /
-# Ed25519 certificates; many SANs, IP SANs, IDN names; odd DNs (escaped commas, plus
+# Ed25519 / Ed448 certificates; many SANs, IP SANs, IDN names; odd DNs (escaped commas, plus
 # signs, multi-valued RDNs, UTF-8, BMPString, unknown attribute OIDs); expired,
 # not-yet-valid, GeneralizedTime and v1 certificates; a chain of 7; every extension clm
 # reads, Microsoft template extensions included; PEM (with junk, CRLF), DER, PKCS#7
@@ -48,6 +48,7 @@ for c in P-256 P-521 secp256k1 brainpoolP256r1; do
     q openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:$c -out "$work/$c.key"
 done
 q openssl genpkey -algorithm ED25519 -out "$work/ed25519.key"
+q openssl genpkey -algorithm ED448 -out "$work/ed448.key"
 
 # ---- extensions -------------------------------------------------------------------------
 # 1.3.6.1.4.1.311.21.7 = SEQUENCE { OID 1.3.6.1.4.1.311.21.8.123.45, INTEGER 100, INTEGER 3 }
@@ -106,7 +107,7 @@ EOF
 
 # self-signed CA: NAME SUBJECT KEY [MD]
 selfsigned() {
-    q openssl req -x509 -new -key "$work/$3" -subj "$2" -days 3650 -${4:-sha256} \
+    q openssl req -x509 -new -key "$work/$3" -subj "$2" -days 3650 "-${4:-sha256}" \
         -config "$work/ext.cnf" -extensions ca -out "$work/$1.crt"
 }
 # issue: NAME SUBJECT KEY ISSUER ISSUER_KEY SECTION [extra x509 options...]
@@ -130,6 +131,7 @@ issue server-p521 "/CN=p521.example.com" P-521.key root-ec root-ec.key server
 issue server-k1 "/CN=secp256k1.example.com" secp256k1.key root-ec root-ec.key server
 issue server-brainpool "/CN=brainpool.example.com" brainpoolP256r1.key root-ec root-ec.key server
 issue server-ed25519 "/CN=ed25519.example.com" ed25519.key root-ec root-ec.key server
+issue server-ed448 "/CN=ed448.example.com" ed448.key root-ec root-ec.key server
 issue server-pss "/CN=pss.example.com" rsapss.key root-rsa root-rsa.key server
 issue server-sha512 "/CN=sha512.example.com" rsa2048.key root-rsa root-rsa.key server -sha512
 q openssl x509 -req -in "$work/server-sha512.csr" -CA "$work/root-rsa.crt" \
@@ -194,7 +196,7 @@ dated leap-day leap.example.com 20240229120000Z 20280229120000Z
 
 # ---- files ------------------------------------------------------------------------------
 single="root-rsa root-ec int-rsa server-rsa server-ec server-p521 server-k1 server-brainpool
-    server-ed25519 server-pss server-sha512 sha1-signed pss-signed many-sans idn windows odd-dn
+    server-ed25519 server-ed448 server-pss server-sha512 sha1-signed pss-signed many-sans idn windows odd-dn
     multi-rdn greek-dn v1 negative-serial expired not-yet-valid generalized leap-day"
 for n in $single; do
     cp "$work/$n.crt" "$n.pem"
