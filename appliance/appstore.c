@@ -52,9 +52,9 @@ clm_err appstore_scheduler_new(clm_app *app)
     /* One process per data directory (the lock): runs left "running" by a clmd that
        died are taken again at once instead of after their leases expire. */
     options.reclaim_at_start = true;
-    /* Lease a burst of due runs in the transaction that fires them (measured: without
-       it, 1,000 runs due in the same second wait for one commit each). */
-    options.queue_depth = 1024;
+    /* No queue_depth: a run leased into the in-memory queue is charged an attempt when
+       clmd dies, although it never started (the kill -9 test showed runs failing that
+       never ran). Bursts are slower without it (docs/benchmarks.md). */
     options.stop_grace_ms = (int64_t)app->config.shutdown_grace_s * 1000;
     if ((err = sched_new(app->store, app->clock, &options, &app->sched)) != CLM_OK)
         return err;
