@@ -18,6 +18,11 @@
  * on stdout (tools/bench/rpc/run parses it). Exit 0 when the run had no errors,
  * 1 when it had some, 2 when it could not run.
  */
+#include "clm/v1/admin.pb-c.h"
+#include "google/protobuf/duration.pb-c.h"
+#include "tools/bench/rpc/absl_mutex.h"
+#include "tools/bench/rpc/histogram.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <grpc/byte_buffer_reader.h>
@@ -33,11 +38,6 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "clm/v1/admin.pb-c.h"
-#include "google/protobuf/duration.pb-c.h"
-#include "tools/bench/rpc/absl_mutex.h"
-#include "tools/bench/rpc/histogram.h"
 
 #define STATUS_CODES 17 /* OK .. UNAUTHENTICATED */
 #define DRAIN_GRACE_NS (200 * INT64_C(1000000))
@@ -90,9 +90,9 @@ struct worker {
     size_t nslots;
     size_t in_flight;
     histogram hist;
-    uint64_t ok;          /* status OK, completed in the measured window */
-    uint64_t ok_warmup;   /* status OK during the warm-up */
-    uint64_t errors;      /* non-OK while not stopping (warm-up and window) */
+    uint64_t ok;        /* status OK, completed in the measured window */
+    uint64_t ok_warmup; /* status OK during the warm-up */
+    uint64_t errors;    /* non-OK while not stopping (warm-up and window) */
     uint64_t errors_by_status[STATUS_CODES + 1]; /* last: start_batch failures */
     char first_error[256];
 };
@@ -100,10 +100,10 @@ struct worker {
 static _Atomic int bench_phase = PHASE_WARMUP;
 
 static const char *const status_names[STATUS_CODES] = {
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-    "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 static const char *status_name(int code)
 {
@@ -144,8 +144,8 @@ static int slot_start_on(slot *s, grpc_completion_queue *cq, void *tag, uint32_t
 {
     grpc_op ops[6];
 
-    s->call = grpc_channel_create_registered_call(s->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
-                                                  cq, s->registered, deadline, NULL);
+    s->call = grpc_channel_create_registered_call(s->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                                  s->registered, deadline, NULL);
     s->send_buf = grpc_raw_byte_buffer_create(NULL, 0); /* an empty request message */
     s->recv_buf = NULL;
     grpc_metadata_array_init(&s->initial_md);
@@ -195,8 +195,8 @@ static void worker_error(worker *w, int code, const char *text, size_t len)
     w->errors++;
     w->errors_by_status[code >= 0 && code < STATUS_CODES ? code : STATUS_CODES]++;
     if (w->first_error[0] == '\0')
-        snprintf(w->first_error, sizeof(w->first_error), "%s: %.*s", status_name(code),
-                 (int)len, text);
+        snprintf(w->first_error, sizeof(w->first_error), "%s: %.*s", status_name(code), (int)len,
+                 text);
 }
 
 static void slot_start(slot *s)
@@ -230,10 +230,10 @@ static void slot_complete(slot *s, int success)
         if (s->status == GRPC_STATUS_OK) { /* OK without a reply message */
             const char *why = "status OK but no reply message";
             worker_error(w, GRPC_STATUS_INTERNAL, why, strlen(why));
-        }
-        else
+        } else {
             worker_error(w, s->status, (const char *)GRPC_SLICE_START_PTR(s->details),
                          GRPC_SLICE_LENGTH(s->details));
+        }
     }
     slot_release(s);
 }
@@ -247,8 +247,8 @@ static void *worker_main(void *arg)
     for (size_t i = 0; i < w->nslots; i++)
         slot_start(&w->slots[i]);
     for (;;) {
-        gpr_timespec wait = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                         gpr_time_from_millis(100, GPR_TIMESPAN));
+        gpr_timespec wait =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(100, GPR_TIMESPAN));
         grpc_event ev = grpc_completion_queue_next(w->cq, wait, NULL);
 
         if (ev.type == GRPC_OP_COMPLETE) {
@@ -349,7 +349,8 @@ static grpc_channel *make_channel(const options *opt, grpc_channel_credentials *
             args[n++] = (grpc_arg){GRPC_ARG_INTEGER, GRPC_ARG_MINIMAL_STACK, {.integer = 1}};
     }
     if (opt->server_name != NULL && strncmp(opt->target, "unix:", 5) != 0)
-        args[n++] = (grpc_arg){GRPC_ARG_STRING, GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+        args[n++] = (grpc_arg){GRPC_ARG_STRING,
+                               GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
                                {.string = (char *)opt->server_name}};
     grpc_channel_args channel_args = {n, args};
     return grpc_channel_create(opt->target, creds, &channel_args);
@@ -406,10 +407,11 @@ static int probe(const options *opt, grpc_channel **channels, void **registered)
                                           gpr_time_from_seconds(PROBE_DEADLINE_S, GPR_TIMESPAN));
         grpc_event ev = grpc_completion_queue_next(cq, limit, NULL);
         if (ev.type == GRPC_QUEUE_TIMEOUT) {
-            grpc_call_cancel_with_status(s.call, GRPC_STATUS_DEADLINE_EXCEEDED,
-                                         "no answer within " STR(PROBE_DEADLINE_S)
-                                         " s (is the server up, is the address right?)",
-                                         NULL);
+            grpc_call_cancel_with_status(
+                s.call, GRPC_STATUS_DEADLINE_EXCEEDED,
+                "no answer within " STR(
+                    PROBE_DEADLINE_S) " s (is the server up, is the address right?)",
+                NULL);
             ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
         }
         if (ev.type != GRPC_OP_COMPLETE || s.status != GRPC_STATUS_OK || s.recv_buf == NULL) {
@@ -455,8 +457,7 @@ static double process_cpu_s(int pid)
     text[n] = '\0';
     /* Fields after the command name "(...)": state is field 3, utime 14, stime 15. */
     if ((p = strrchr(text, ')')) == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-               &stime) != 2)
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
         return -1;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -469,8 +470,8 @@ static double machine_busy_s(void)
 
     if (f == NULL)
         return -1;
-    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-               &v[4], &v[5], &v[6], &v[7]);
+    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+               &v[5], &v[6], &v[7]);
     fclose(f);
     if (n < 5)
         return -1;
@@ -495,53 +496,69 @@ static cpu_sample cpu_now(int watch_pid)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: loadgen --target unix:PATH|HOST:PORT [options]\n"
-            "  --ca FILE --cert FILE --key FILE  mutual TLS for a HOST:PORT target\n"
-            "  --plaintext             HOST:PORT without TLS\n"
-            "  --server-name NAME      TLS name to check when connecting by IP "
-            "(e.g. localhost)\n"
-            "  --method PATH           default /clm.v1.Admin/GetVersion (empty request)\n"
-            "  --threads N             threads, one completion queue each (default 2)\n"
-            "  --channels N            connections (default 4)\n"
-            "  --inflight N            calls in flight per connection (default 32)\n"
-            "  --warmup S              seconds before measuring (default 2)\n"
-            "  --duration S            seconds measured (default 10)\n"
-            "  --deadline-ms MS        per-call deadline (default none)\n"
-            "  --retries               leave gRPC's client retry machinery on\n"
-            "  --full-stack            keep channelz and gRPC's optional client filters\n"
-            "  --absl-deadlock-check   leave Abseil's mutex deadlock detection on (Debian's\n"
-            "                          default; costs client CPU)\n"
-            "  --watch-pid PID         also report this process's CPU use (the server)\n"
-            "  --label TEXT            name in the output (default the target)\n");
+    fprintf(out, "usage: loadgen --target unix:PATH|HOST:PORT [options]\n"
+                 "  --ca FILE --cert FILE --key FILE  mutual TLS for a HOST:PORT target\n"
+                 "  --plaintext             HOST:PORT without TLS\n"
+                 "  --server-name NAME      TLS name to check when connecting by IP "
+                 "(e.g. localhost)\n"
+                 "  --method PATH           default /clm.v1.Admin/GetVersion (empty request)\n"
+                 "  --threads N             threads, one completion queue each (default 2)\n"
+                 "  --channels N            connections (default 4)\n"
+                 "  --inflight N            calls in flight per connection (default 32)\n"
+                 "  --warmup S              seconds before measuring (default 2)\n"
+                 "  --duration S            seconds measured (default 10)\n"
+                 "  --deadline-ms MS        per-call deadline (default none)\n"
+                 "  --retries               leave gRPC's client retry machinery on\n"
+                 "  --full-stack            keep channelz and gRPC's optional client filters\n"
+                 "  --absl-deadlock-check   leave Abseil's mutex deadlock detection on (Debian's\n"
+                 "                          default; costs client CPU)\n"
+                 "  --watch-pid PID         also report this process's CPU use (the server)\n"
+                 "  --label TEXT            name in the output (default the target)\n");
 }
 
 static int parse_options(int argc, char **argv, options *opt)
 {
-    enum { O_CA = 1, O_CERT, O_KEY, O_PLAIN, O_NAME, O_METHOD, O_THREADS, O_CHANNELS,
-           O_INFLIGHT, O_WARMUP, O_DURATION, O_DEADLINE, O_RETRIES, O_WATCH, O_LABEL,
-           O_TARGET, O_DEADLOCK, O_FULL, O_HELP };
-    static const struct option longopts[] = {
-        {"target", required_argument, NULL, O_TARGET},
-        {"ca", required_argument, NULL, O_CA},
-        {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},
-        {"plaintext", no_argument, NULL, O_PLAIN},
-        {"server-name", required_argument, NULL, O_NAME},
-        {"method", required_argument, NULL, O_METHOD},
-        {"threads", required_argument, NULL, O_THREADS},
-        {"channels", required_argument, NULL, O_CHANNELS},
-        {"inflight", required_argument, NULL, O_INFLIGHT},
-        {"warmup", required_argument, NULL, O_WARMUP},
-        {"duration", required_argument, NULL, O_DURATION},
-        {"deadline-ms", required_argument, NULL, O_DEADLINE},
-        {"retries", no_argument, NULL, O_RETRIES},
-        {"absl-deadlock-check", no_argument, NULL, O_DEADLOCK},
-        {"full-stack", no_argument, NULL, O_FULL},
-        {"watch-pid", required_argument, NULL, O_WATCH},
-        {"label", required_argument, NULL, O_LABEL},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
+    enum {
+        O_CA = 1,
+        O_CERT,
+        O_KEY,
+        O_PLAIN,
+        O_NAME,
+        O_METHOD,
+        O_THREADS,
+        O_CHANNELS,
+        O_INFLIGHT,
+        O_WARMUP,
+        O_DURATION,
+        O_DEADLINE,
+        O_RETRIES,
+        O_WATCH,
+        O_LABEL,
+        O_TARGET,
+        O_DEADLOCK,
+        O_FULL,
+        O_HELP
+    };
+    static const struct option longopts[] = {{"target", required_argument, NULL, O_TARGET},
+                                             {"ca", required_argument, NULL, O_CA},
+                                             {"cert", required_argument, NULL, O_CERT},
+                                             {"key", required_argument, NULL, O_KEY},
+                                             {"plaintext", no_argument, NULL, O_PLAIN},
+                                             {"server-name", required_argument, NULL, O_NAME},
+                                             {"method", required_argument, NULL, O_METHOD},
+                                             {"threads", required_argument, NULL, O_THREADS},
+                                             {"channels", required_argument, NULL, O_CHANNELS},
+                                             {"inflight", required_argument, NULL, O_INFLIGHT},
+                                             {"warmup", required_argument, NULL, O_WARMUP},
+                                             {"duration", required_argument, NULL, O_DURATION},
+                                             {"deadline-ms", required_argument, NULL, O_DEADLINE},
+                                             {"retries", no_argument, NULL, O_RETRIES},
+                                             {"absl-deadlock-check", no_argument, NULL, O_DEADLOCK},
+                                             {"full-stack", no_argument, NULL, O_FULL},
+                                             {"watch-pid", required_argument, NULL, O_WATCH},
+                                             {"label", required_argument, NULL, O_LABEL},
+                                             {"help", no_argument, NULL, O_HELP},
+                                             {NULL, 0, NULL, 0}};
     int c;
     char *end;
 
@@ -557,14 +574,19 @@ static int parse_options(int argc, char **argv, options *opt)
         double d = 0;
         errno = 0;
         switch (c) {
-        case O_THREADS: case O_CHANNELS: case O_INFLIGHT: case O_DEADLINE: case O_WATCH:
+        case O_THREADS:
+        case O_CHANNELS:
+        case O_INFLIGHT:
+        case O_DEADLINE:
+        case O_WATCH:
             n = strtol(optarg, &end, 10);
             if (errno != 0 || *end != '\0' || n < 0 || n > 1000000) {
                 fprintf(stderr, "loadgen: '%s' is not a count\n", optarg);
                 return 0;
             }
             break;
-        case O_WARMUP: case O_DURATION:
+        case O_WARMUP:
+        case O_DURATION:
             d = strtod(optarg, &end);
             if (errno != 0 || *end != '\0' || d < 0 || d > 3600) {
                 fprintf(stderr, "loadgen: '%s' is not a number of seconds (0-3600)\n", optarg);
@@ -611,8 +633,8 @@ static int parse_options(int argc, char **argv, options *opt)
     return 1;
 }
 
-static void print_results(const options *opt, worker *workers, double seconds,
-                          cpu_sample before, cpu_sample after)
+static void print_results(const options *opt, worker *workers, double seconds, cpu_sample before,
+                          cpu_sample after)
 {
     static histogram all; /* 32 KiB: not on the stack */
     uint64_t ok = 0, ok_warmup = 0, errors = 0;
@@ -640,19 +662,18 @@ static void print_results(const options *opt, worker *workers, double seconds,
     double cpu_server = before.watched_s >= 0 && after.watched_s >= 0
                             ? (after.watched_s - before.watched_s) / seconds
                             : -1;
-    double cpu_busy = before.busy_s >= 0 && after.busy_s >= 0
-                          ? (after.busy_s - before.busy_s) / seconds
-                          : -1;
-    double cpu_other = cpu_busy >= 0 ? cpu_busy - cpu_client - (cpu_server > 0 ? cpu_server : 0)
-                                     : -1;
+    double cpu_busy =
+        before.busy_s >= 0 && after.busy_s >= 0 ? (after.busy_s - before.busy_s) / seconds : -1;
+    double cpu_other =
+        cpu_busy >= 0 ? cpu_busy - cpu_client - (cpu_server > 0 ? cpu_server : 0) : -1;
     if (cpu_other < 0 && cpu_busy >= 0)
         cpu_other = 0; /* tick rounding */
 
     fprintf(stderr,
             "loadgen: %s: %.0f QPS (%llu OK in %.2f s; %llu in warm-up), latency p50 %.0f us, "
             "p90 %.0f us, p99 %.0f us, p99.9 %.0f us, max %.0f us; errors %llu\n",
-            opt->label, qps, (unsigned long long)ok, seconds, (unsigned long long)ok_warmup,
-            p50, p90, p99, p999, max, (unsigned long long)errors);
+            opt->label, qps, (unsigned long long)ok, seconds, (unsigned long long)ok_warmup, p50,
+            p90, p99, p999, max, (unsigned long long)errors);
     char server_text[32] = "n/a";
     if (cpu_server >= 0)
         snprintf(server_text, sizeof(server_text), "%.2f", cpu_server);
@@ -671,9 +692,9 @@ static void print_results(const options *opt, worker *workers, double seconds,
     printf("result label=%s ok=%llu errors=%llu seconds=%.3f qps=%.0f p50_us=%.1f "
            "p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f cpu_client=%.2f "
            "cpu_server=%.2f cpu_other=%.2f threads=%d channels=%d inflight=%d\n",
-           opt->label, (unsigned long long)ok, (unsigned long long)errors, seconds, qps, p50,
-           p90, p99, p999, max, cpu_client, cpu_server, cpu_other, opt->threads,
-           opt->channels, opt->inflight);
+           opt->label, (unsigned long long)ok, (unsigned long long)errors, seconds, qps, p50, p90,
+           p99, p999, max, cpu_client, cpu_server, cpu_other, opt->threads, opt->channels,
+           opt->inflight);
     fflush(stdout);
 }
 
@@ -755,8 +776,7 @@ int main(int argc, char **argv)
         if (workers[t].errors != 0)
             rc = 1;
         grpc_completion_queue_shutdown(workers[t].cq);
-        while (grpc_completion_queue_next(workers[t].cq, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                          NULL)
+        while (grpc_completion_queue_next(workers[t].cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
                    .type != GRPC_QUEUE_SHUTDOWN)
             ;
         grpc_completion_queue_destroy(workers[t].cq);
