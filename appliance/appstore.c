@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "appliance/endpoints/tables.h"
 #include "appliance/inventory/groups.h"
 #include "appliance/jobs/kinds.h"
 #include "appliance/inventory/tables.h"
@@ -18,6 +19,9 @@ static const store_table *const appliance_tables[] = {
     &inventory_groups,
     &sched_schedules_table,
     &sched_runs_table,
+    &endpoint_table,
+    &binding_table,
+    &validation_result_table,
 };
 
 static clm_err ensure_defaults(store_txn *txn, void *arg)
@@ -58,7 +62,9 @@ clm_err appstore_scheduler_new(clm_app *app)
     options.stop_grace_ms = (int64_t)app->config.shutdown_grace_s * 1000;
     if ((err = sched_new(app->store, app->clock, &options, &app->sched)) != CLM_OK)
         return err;
-    return jobs_register_kinds(app->sched, app);
+    if ((err = jobs_register_kinds(app->sched, app)) != CLM_OK)
+        return err;
+    return jobs_ensure_default_schedules(app->sched, app);
 }
 
 static void event_of(rpc_call *call, const char *outcome, store_audit_event *ev)

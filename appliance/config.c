@@ -64,11 +64,34 @@ static const config_key config_keys[] = {
      "file mapping certificate subjects or CNs to roles (reloaded on SIGHUP)"},
     {"scheduler", "workers", "scheduler-workers", "CLM_SCHEDULER_WORKERS", KEY_INT,
      NUM(scheduler_workers), 1, 256, "4", "job worker threads"},
+    {"tls", "allow", "tls-allow", "CLM_TLS_ALLOW", KEY_STRING, STR(tls_allow), 0, 0, "",
+     "networks discovery and push validation may connect to: CIDR or addresses, "
+     "comma-separated; empty refuses every scan"},
+    {"tls", "ca_file", "tls-ca-file", "CLM_TLS_CA_FILE", KEY_STRING, STR(tls_ca_file), 0, 0, "",
+     "trust store (PEM bundle) for served chains; empty: the system's"},
+    {"tls", "threads", "tls-threads", "CLM_TLS_THREADS", KEY_INT, NUM(tls_threads), 1, 64, "2",
+     "event loops of one sweep (handshakes are CPU-bound: about one per core)"},
+    {"tls", "max_in_flight", "tls-max-in-flight", "CLM_TLS_MAX_IN_FLIGHT", KEY_INT,
+     NUM(tls_max_in_flight), 1, 16384, "256", "endpoints probed at once by one sweep"},
+    {"tls", "max_rate", "tls-max-rate", "CLM_TLS_MAX_RATE", KEY_INT, NUM(tls_max_rate), 1,
+     100000, "1000", "new connections per second of one sweep"},
+    {"tls", "connect_timeout_ms", "tls-connect-timeout-ms", "CLM_TLS_CONNECT_TIMEOUT_MS",
+     KEY_INT, NUM(tls_connect_timeout_ms), 100, 120000, "3000", "TCP connect timeout per endpoint"},
+    {"tls", "handshake_timeout_ms", "tls-handshake-timeout-ms", "CLM_TLS_HANDSHAKE_TIMEOUT_MS",
+     KEY_INT, NUM(tls_handshake_timeout_ms), 100, 120000, "5000",
+     "STARTTLS plus TLS handshake timeout per endpoint"},
+    {"tls", "validation_interval", "validation-interval", "CLM_VALIDATION_INTERVAL", KEY_SECONDS,
+     NUM(validation_interval_s), 0, 7 * 86400, "1h",
+     "push validation runs this often (schedule \"push-validation\", made at first start); 0: "
+     "none"},
+    {"tls", "validation_history_days", "validation-history-days", "CLM_VALIDATION_HISTORY_DAYS",
+     KEY_INT, NUM(validation_history_days), 1, 3650, "30",
+     "push validation results kept for the report"},
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
-/* Parse "10", "10s", "2m" into seconds. */
+/* Parse "10", "10s", "2m", "1h" into seconds. */
 static int parse_seconds(const char *text, int64_t *out)
 {
     char *end;
@@ -80,6 +103,8 @@ static int parse_seconds(const char *text, int64_t *out)
         return 0;
     if (*end == 'm' && end[1] == '\0')
         v *= 60;
+    else if (*end == 'h' && end[1] == '\0')
+        v *= 3600;
     else if (!(*end == '\0' || (*end == 's' && end[1] == '\0')))
         return 0;
     *out = v;
@@ -126,7 +151,7 @@ static clm_err key_set(clm_config *cfg, const config_key *k, const char *value,
                                      : parse_int64(value, &number)))
             return clm_fail(CLM_ERR_CONFIG, "%s: [%s] %s: '%s' is not a number%s", origin,
                             k->section, k->name, value,
-                            k->type == KEY_SECONDS ? " of seconds (like 10, 10s, 2m)" : "");
+                            k->type == KEY_SECONDS ? " of seconds (like 10, 10s, 2m, 1h)" : "");
         if (number < k->min || number > k->max)
             return clm_fail(CLM_ERR_CONFIG, "%s: [%s] %s: %" PRId64 " is outside %" PRId64
                             "..%" PRId64, origin, k->section, k->name, number, k->min, k->max);
@@ -335,16 +360,23 @@ clm_err config_load(clm_config *cfg, int argc, char **argv, config_action *actio
     return config_validate(cfg);
 }
 
-size_t config_server_names(const clm_config *cfg, char *storage, const char **names)
+size_t config_split_list(const char *text, char *storage, size_t storage_size,
+                         const char **items, size_t max)
 {
     size_t n = 0;
     char *save = NULL;
 
-    memcpy(storage, cfg->server_names, sizeof(cfg->server_names));
-    for (char *tok = strtok_r(storage, ", \t", &save); tok != NULL && n < CONFIG_MAX_NAMES;
+    snprintf(storage, storage_size, "%s", text);
+    for (char *tok = strtok_r(storage, ", \t", &save); tok != NULL && n < max;
          tok = strtok_r(NULL, ", \t", &save))
-        names[n++] = tok;
+        items[n++] = tok;
     return n;
+}
+
+size_t config_server_names(const clm_config *cfg, char *storage, const char **names)
+{
+    return config_split_list(cfg->server_names, storage, sizeof(cfg->server_names), names,
+                             CONFIG_MAX_NAMES);
 }
 
 clm_err config_validate(const clm_config *cfg)
@@ -369,6 +401,14 @@ clm_err config_validate(const clm_config *cfg)
         if (commas >= CONFIG_MAX_NAMES)
             return clm_fail(CLM_ERR_CONFIG, "[server] server_names: more than %d names",
                             CONFIG_MAX_NAMES);
+    }
+    {
+        char allow_storage[sizeof(cfg->tls_allow)];
+        const char *allow[CONFIG_MAX_ALLOW + 1];
+        if (config_split_list(cfg->tls_allow, allow_storage, sizeof(allow_storage), allow,
+                              CONFIG_MAX_ALLOW + 1) > CONFIG_MAX_ALLOW)
+            return clm_fail(CLM_ERR_CONFIG, "[tls] allow: more than %d networks",
+                            CONFIG_MAX_ALLOW);
     }
     return CLM_OK;
 }

@@ -19,6 +19,7 @@
 #include "lib/base/error.h"
 
 #define CONFIG_MAX_NAMES 16
+#define CONFIG_MAX_ALLOW 64
 
 typedef struct clm_config {
     char config_path[4096];   /* the file read, "" when none */
@@ -36,6 +37,15 @@ typedef struct clm_config {
     char service_user[64];    /* [auth] service_user: user name or uid, admin on the socket */
     char role_map[4096];      /* [auth] role_map: file of "subject-or-CN = role" lines */
     int scheduler_workers;    /* [scheduler] workers: job worker threads */
+    char tls_allow[4096];     /* [tls] allow: networks the probe may connect to */
+    char tls_ca_file[4096];   /* [tls] ca_file: trust store for served chains */
+    int tls_threads;          /* [tls] threads: event loops per sweep */
+    int tls_max_in_flight;    /* [tls] max_in_flight */
+    int tls_max_rate;         /* [tls] max_rate: connections started per second */
+    int tls_connect_timeout_ms;   /* [tls] connect_timeout_ms */
+    int tls_handshake_timeout_ms; /* [tls] handshake_timeout_ms */
+    int validation_interval_s;    /* [tls] validation_interval: 0 = no default schedule */
+    int validation_history_days;  /* [tls] validation_history_days */
 } clm_config;
 
 typedef enum config_action {
@@ -74,5 +84,13 @@ void config_print_help(const char *argv0);
  * @return the number of names (at most CONFIG_MAX_NAMES).
  */
 size_t config_server_names(const clm_config *cfg, char *storage, const char **names);
+
+/**
+ * @brief Split a comma- or blank-separated list: `storage` (storage_size bytes) gets a
+ * copy that `items` point into.
+ * @return the number of items, at most `max`.
+ */
+size_t config_split_list(const char *text, char *storage, size_t storage_size,
+                         const char **items, size_t max);
 
 #endif

@@ -253,9 +253,56 @@ static clm_err check_generic(const char *value, const char *field)
     return CLM_OK;
 }
 
+/* Lineage by hand: `r` renews the certificate `renewal_of` names ("" unlinks). One
+   child per certificate, one parent, no cycles. */
+static clm_err link_renewal(store_txn *txn, clm_arena *arena, const char *renewal_of,
+                            Clm__Store__V1__CertificateRecord *r, int64_t now_ns)
+{
+    Clm__Store__V1__CertificateRecord *old, *d;
+    clm_err err;
+
+    if (renewal_of[0] == '\0') {
+        if (r->parent_id != 0 && inventory_cert_get(txn, arena, r->parent_id, &old) == CLM_OK &&
+            old->child_id == r->id) {
+            old->child_id = 0;
+            if ((err = inventory_cert_put(txn, old, now_ns)) != CLM_OK)
+                return err;
+        }
+        clm_error_clear();
+        r->parent_id = 0;
+        return CLM_OK;
+    }
+    if ((err = inventory_cert_find(txn, arena, renewal_of, &old)) == CLM_ERR_NOT_FOUND)
+        return clm_fail(err, "renewal_of: no certificate %s in the inventory", renewal_of);
+    if (err != CLM_OK)
+        return err;
+    if (old->id == r->id)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "renewal_of: a certificate cannot renew itself");
+    if (r->parent_id != 0 && r->parent_id != old->id)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "renewal_of: this certificate already renews another one; unlink it "
+                        "first (renewal_of \"\")");
+    if (old->child_id != 0 && old->child_id != r->id)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "renewal_of: %s is already renewed by another "
+                        "certificate", renewal_of);
+    /* no cycle: the predecessor must not descend from this certificate */
+    for (uint64_t id = r->child_id, hops = 0; id != 0 && hops < 1000; hops++) {
+        if (id == old->id)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "renewal_of: %s descends from this certificate (a cycle)", renewal_of);
+        if (inventory_cert_get(txn, arena, id, &d) != CLM_OK)
+            break;
+        id = d->child_id;
+    }
+    clm_error_clear();
+    r->parent_id = old->id;
+    old->child_id = r->id;
+    return inventory_cert_put(txn, old, now_ns);
+}
+
 static clm_err apply_update(store_txn *txn, clm_arena *arena,
                             const Clm__V1__UpdateCertificateRequest *req,
-                            Clm__Store__V1__CertificateRecord *r)
+                            Clm__Store__V1__CertificateRecord *r, int64_t now_ns)
 {
     for (size_t i = 0; i < req->n_update_mask; i++) {
         const char *m = req->update_mask[i];
@@ -287,10 +334,14 @@ static clm_err apply_update(store_txn *txn, clm_arena *arena,
             r->application_ip = req->application_ip;
         } else if (strcmp(m, "tracking_id") == 0) {
             r->tracking_id = req->tracking_id;
+        } else if (strcmp(m, "renewal_of") == 0) {
+            clm_err err = link_renewal(txn, arena, req->renewal_of, r, now_ns);
+            if (err != CLM_OK)
+                return err;
         } else {
             return clm_fail(CLM_ERR_INVALID_ARGUMENT,
                             "update_mask[%zu]: '%s' is not one of status, group, attributes, "
-                            "device_name, application_ip, tracking_id", i, m);
+                            "device_name, application_ip, tracking_id, renewal_of", i, m);
         }
     }
     return CLM_OK;
@@ -306,7 +357,7 @@ static clm_err update_txn(store_txn *txn, void *arg)
     clm_err err;
 
     if ((err = inventory_cert_find(txn, arena, req->id, &r)) != CLM_OK ||
-        (err = apply_update(txn, arena, req, r)) != CLM_OK ||
+        (err = apply_update(txn, arena, req, r, op->now_ns)) != CLM_OK ||
         (err = inventory_cert_put(txn, r, op->now_ns)) != CLM_OK ||
         (err = appstore_audit_in(txn, op->call)) != CLM_OK)
         return err;
@@ -332,6 +383,12 @@ static clm_err update_certificate(rpc_call *call, const ProtobufCMessage *reques
         (err = check_generic(req->application_ip, "application_ip")) ||
         (err = check_generic(req->tracking_id, "tracking_id")))
         return err;
+    if (req->renewal_of[0] != '\0') {
+        unsigned char digest[32];
+        size_t len;
+        if ((err = inventory_parse_id(req->renewal_of, "renewal_of", digest, &len)) != CLM_OK)
+            return err;
+    }
     return store_update(op.app->store, update_txn, &op);
 }
 

@@ -112,6 +112,15 @@ static clm_err check_params(const char *params, const char *field)
     return CLM_OK;
 }
 
+/* The kind's own check of its params; messages get `prefix` ("schedule."). */
+static clm_err check_kind_params(const clm_app *app, const char *kind, const char *params,
+                                 const char *prefix)
+{
+    clm_err err = jobs_check_params(kind, params, strlen(params), app);
+
+    return err == CLM_OK ? CLM_OK : clm_fail(err, "%s%s", prefix, clm_error_message());
+}
+
 static clm_err audit_hook(store_txn *txn, void *call)
 {
     return appstore_audit_in(txn, call);
@@ -173,12 +182,15 @@ static clm_err create_schedule(rpc_call *call, const ProtobufCMessage *request,
     if (req->schedule)
         rpc_call_set_audit_target(call, req->schedule->name);
     if ((err = spec_of(req->schedule, &spec)) != CLM_OK ||
+        (err = check_kind_params(app, spec.kind, spec.params, "schedule.")) != CLM_OK ||
         (err = sched_schedule_create(app->sched, &spec, &hook, &id)) != CLM_OK)
         return err;
     return reply_schedule(call, app->sched, id, NULL, response);
 }
 
-static clm_err find_schedule_id(sched *sc, const char *name, uint64_t *id)
+/* The schedule's id, and its kind when `kind` is not NULL (kind_size bytes). */
+static clm_err find_schedule_id(sched *sc, const char *name, uint64_t *id, char *kind,
+                                size_t kind_size)
 {
     sched_schedule *r;
     clm_err err = sched_schedule_get(sc, 0, name, &r);
@@ -188,6 +200,8 @@ static clm_err find_schedule_id(sched *sc, const char *name, uint64_t *id)
     if (err != CLM_OK)
         return err;
     *id = r->id;
+    if (kind != NULL)
+        snprintf(kind, kind_size, "%s", r->kind);
     sched_schedule_free(r);
     return CLM_OK;
 }
@@ -201,7 +215,7 @@ static clm_err update_schedule(rpc_call *call, const ProtobufCMessage *request,
     sched_hook hook = {audit_hook, call};
     sched_schedule_spec spec;
     unsigned mask = 0;
-    uint64_t id;
+    uint64_t id = 0;
     clm_err err;
 
     rpc_call_set_audit_target(call, req->name);
@@ -223,8 +237,11 @@ static clm_err update_schedule(rpc_call *call, const ProtobufCMessage *request,
                             "params, misfire, batch, name", i, req->update_mask[i]);
         mask |= fields[f].bit;
     }
+    char kind[SCHED_KIND_NAME_MAX + 1];
     if ((err = spec_of(req->schedule ? req->schedule : &empty, &spec)) != CLM_OK ||
-        (err = find_schedule_id(app->sched, req->name, &id)) != CLM_OK ||
+        (err = find_schedule_id(app->sched, req->name, &id, kind, sizeof(kind))) != CLM_OK ||
+        ((mask & SCHED_SET_PARAMS) &&
+         (err = check_kind_params(app, kind, spec.params, "schedule.")) != CLM_OK) ||
         (err = sched_schedule_update(app->sched, id, mask, &spec, &hook)) != CLM_OK)
         return err;
     return reply_schedule(call, app->sched, id, NULL, response);
@@ -236,12 +253,12 @@ static clm_err delete_schedule(rpc_call *call, const ProtobufCMessage *request,
     const Clm__V1__DeleteScheduleRequest *req = (const void *)request;
     clm_app *app = rpc_call_app(call);
     sched_hook hook = {audit_hook, call};
-    uint64_t id;
+    uint64_t id = 0;
     clm_err err;
 
     (void)response;
     rpc_call_set_audit_target(call, req->name);
-    if ((err = find_schedule_id(app->sched, req->name, &id)) != CLM_OK)
+    if ((err = find_schedule_id(app->sched, req->name, &id, NULL, 0)) != CLM_OK)
         return err;
     return sched_schedule_delete(app->sched, id, &hook);
 }
@@ -317,6 +334,8 @@ static clm_err run_now(rpc_call *call, const ProtobufCMessage *request, Protobuf
     if (sched_kind_find(app->sched, req->kind) == NULL)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "kind: '%s' is not a job kind of this clmd",
                         req->kind);
+    if ((err = check_kind_params(app, req->kind, req->params, "")) != CLM_OK)
+        return err;
     if ((err = sched_run_now(app->sched, &spec, &hook, &id)) != CLM_OK)
         return err;
     return reply_run(call, app->sched, id, response);
@@ -372,7 +391,7 @@ static clm_err list_runs(rpc_call *call, const ProtobufCMessage *request,
     filter.created_to_ns = ns_of(req->created_before);
     filter.oldest_first = req->oldest_first;
     if (req->schedule[0] != '\0' &&
-        (err = find_schedule_id(app->sched, req->schedule, &filter.schedule_id)) != CLM_OK)
+        (err = find_schedule_id(app->sched, req->schedule, &filter.schedule_id, NULL, 0)) != CLM_OK)
         return clm_error_context(err, "schedule");
     if ((err = sched_run_list(app->sched, &filter, req->page_token, size, &page)) != CLM_OK)
         return err;

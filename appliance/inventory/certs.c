@@ -162,7 +162,7 @@ static const char *const key_usage_names[] = {
     "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment", "keyAgreement",
     "keyCertSign",      "cRLSign",        "encipherOnly",    "decipherOnly"};
 
-static void fill_facts(clm_arena *arena, const pki_facts *f, Clm__Store__V1__CertificateRecord *r)
+void inventory_fill_facts(clm_arena *arena, const pki_facts *f, Clm__Store__V1__CertificateRecord *r)
 {
     r->subject = f->subject ? f->subject : "";
     r->issuer = f->issuer ? f->issuer : "";
@@ -409,7 +409,7 @@ static clm_err add_new(import_state *st, store_txn *txn, uint64_t group_id, pars
         return err;
     r->der.data = (uint8_t *)pc->der;
     r->der.len = pc->der_len;
-    fill_facts(arena, pc->facts, r);
+    inventory_fill_facts(arena, pc->facts, r);
     r->status = st->req->status ? st->req->status
                                 : CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_MONITORED;
     r->group_id = group_id;

@@ -16,6 +16,7 @@
 #include "clm/v1/inventory.pb-c.h"
 #include "lib/base/arena.h"
 #include "lib/base/clock.h"
+#include "lib/pki/facts.h"
 #include "store/seal.h"
 #include "store/store.h"
 
@@ -72,6 +73,13 @@ clm_err inventory_cert_put(store_txn *txn, Clm__Store__V1__CertificateRecord *re
 
 /** Delete a certificate and its index entries (write txn). */
 clm_err inventory_cert_delete(store_txn *txn, const Clm__Store__V1__CertificateRecord *record);
+
+/**
+ * @brief Fill a record's facts fields (and sha1/sha256) from lib/pki facts; strings
+ * point into `f` or the arena, so `f` must outlive the record's use.
+ */
+void inventory_fill_facts(clm_arena *arena, const pki_facts *f,
+                          Clm__Store__V1__CertificateRecord *r);
 
 /** Check attributes (count, key and value sizes). @return CLM_ERR_INVALID_ARGUMENT. */
 clm_err inventory_check_attributes(Clm__V1__Attribute **attributes, size_t n, const char *field);

@@ -66,5 +66,7 @@ extern const clmctl_command clmctl_admin_commands[];    /* version, health, back
 extern const clmctl_command clmctl_group_commands[];    /* group ls|show|create|set|rm */
 extern const clmctl_command clmctl_cert_commands[];     /* cert ..., report expiry */
 extern const clmctl_command clmctl_job_commands[];      /* job ..., schedule ... */
+extern const clmctl_command clmctl_endpoint_commands[]; /* binding ..., endpoint ls */
+extern const clmctl_command clmctl_report_commands[];   /* report push-validation */
 
 #endif

@@ -362,10 +362,10 @@ static int cmd_cert_set(clmctl_globals *g, int argc, char **argv)
         {"status", required_argument, NULL, 's'},         {"group", required_argument, NULL, 'g'},
         {"attr", required_argument, NULL, 'a'},           {"device-name", required_argument, NULL, 'd'},
         {"application-ip", required_argument, NULL, 'i'}, {"tracking-id", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0}};
+        {"renewal-of", required_argument, NULL, 'r'},     {NULL, 0, NULL, 0}};
     Clm__V1__UpdateCertificateRequest req = CLM__V1__UPDATE_CERTIFICATE_REQUEST__INIT;
     Clm__V1__Attribute attrs[MAX_ATTRIBUTES], *attr_ptrs[MAX_ATTRIBUTES];
-    char *mask[6];
+    char *mask[7];
     ProtobufCMessage *r;
     int c, have_attrs = 0;
 
@@ -385,12 +385,14 @@ static int cmd_cert_set(clmctl_globals *g, int argc, char **argv)
         case 'd': req.device_name = optarg; mask[req.n_update_mask++] = "device_name"; break;
         case 'i': req.application_ip = optarg; mask[req.n_update_mask++] = "application_ip"; break;
         case 't': req.tracking_id = optarg; mask[req.n_update_mask++] = "tracking_id"; break;
+        case 'r': req.renewal_of = optarg; mask[req.n_update_mask++] = "renewal_of"; break;
         default:
             fprintf(stderr, "usage: clmctl cert set [--status S] [--group G] [--attr K=V]...\n"
-                            "  [--device-name N] [--application-ip IP] [--tracking-id T] ID\n");
+                            "  [--device-name N] [--application-ip IP] [--tracking-id T]\n"
+                            "  [--renewal-of PREDECESSOR-ID] ID\n");
             return 2;
         }
-        if (req.n_update_mask == 6)
+        if (req.n_update_mask == 7)
             break;
     }
     if (optind != argc) {

@@ -20,6 +20,8 @@ static const clmctl_command *const command_tables[] = {
     clmctl_group_commands,
     clmctl_cert_commands,
     clmctl_job_commands,
+    clmctl_endpoint_commands,
+    clmctl_report_commands,
 };
 
 ProtobufCMessage *clmctl_call(clmctl_globals *g, const char *path, const ProtobufCMessage *request,

@@ -5,17 +5,21 @@
 #include <string.h>
 
 #include "clm/v1/admin.pb-c.h"
+#include "clm/v1/endpoints.pb-c.h"
 #include "clm/v1/groups.pb-c.h"
 #include "clm/v1/inventory.pb-c.h"
 #include "clm/v1/jobs.pb-c.h"
+#include "clm/v1/reports.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "grpc/reflection/v1alpha/reflection.pb-c.h"
 
 static const ProtobufCServiceDescriptor *const services[] = {
     &clm__v1__admin__descriptor,
+    &clm__v1__endpoints__descriptor,
     &clm__v1__groups__descriptor,
     &clm__v1__inventory__descriptor,
     &clm__v1__jobs__descriptor,
+    &clm__v1__reports__descriptor,
     &grpc__health__v1__health__descriptor,
     &grpc__reflection__v1alpha__server_reflection__descriptor,
 };
