@@ -140,6 +140,19 @@ static clm_err list_endpoints_txn(store_txn *txn, void *arg)
     return err == CLM_ERR_NOT_FOUND ? (clm_error_clear(), CLM_OK) : err;
 }
 
+/* A list operation with its page size and position checked. */
+static clm_err list_op_init(list_op *op, rpc_call *call, const ProtobufCMessage *request,
+                            ProtobufCMessage *response, unsigned page_size, const char *page_token)
+{
+    memset(op, 0, sizeof(*op));
+    op->call = call;
+    op->app = rpc_call_app(call);
+    op->request = request;
+    op->response = response;
+    clm_err err = page_size_of(page_size, &op->page_size);
+    return err != CLM_OK ? err : page_token_decode(page_token, &op->pos, &op->resume);
+}
+
 static clm_err list_endpoints(rpc_call *call, const ProtobufCMessage *request,
                               ProtobufCMessage *response)
 {
@@ -147,14 +160,8 @@ static clm_err list_endpoints(rpc_call *call, const ProtobufCMessage *request,
     clm_err err;
     list_op op;
 
-    memset(&op, 0, sizeof(op));
-    op.call = call;
-    op.app = rpc_call_app(call);
-    op.request = request;
-    op.response = response;
-
-    if ((err = page_size_of(req->page_size, &op.page_size)) != CLM_OK ||
-        (err = page_token_decode(req->page_token, &op.pos, &op.resume)) != CLM_OK)
+    if ((err = list_op_init(&op, call, request, response, req->page_size, req->page_token)) !=
+        CLM_OK)
         return err;
     if (req->leaf_sha256[0] &&
         ((err = inventory_parse_id(req->leaf_sha256, "leaf_sha256", op.leaf, &op.leaf_len)) !=
@@ -358,14 +365,8 @@ static clm_err list_bindings(rpc_call *call, const ProtobufCMessage *request,
     clm_err err;
     list_op op;
 
-    memset(&op, 0, sizeof(op));
-    op.call = call;
-    op.app = rpc_call_app(call);
-    op.request = request;
-    op.response = response;
-
-    if ((err = page_size_of(req->page_size, &op.page_size)) != CLM_OK ||
-        (err = page_token_decode(req->page_token, &op.pos, &op.resume)) != CLM_OK)
+    if ((err = list_op_init(&op, call, request, response, req->page_size, req->page_token)) !=
+        CLM_OK)
         return err;
     if (req->certificate[0] &&
         (err = inventory_parse_id(req->certificate, "certificate", digest, &len)) != CLM_OK)

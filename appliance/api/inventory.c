@@ -6,6 +6,7 @@
 
 #include "appliance/api/convert.h"
 #include "appliance/app.h"
+#include "appliance/endpoints/bindings.h"
 #include "appliance/appstore.h"
 #include "appliance/inventory/certs.h"
 #include "appliance/inventory/export.h"
@@ -231,6 +232,17 @@ static clm_err get_txn(store_txn *txn, void *arg)
         c->pem = clm_arena_strdup(arena, clm_buf_str(&pem));
     clm_buf_free(&pem);
     X509_free(x);
+    /* where it must be served, and whether it is (push validation) */
+    Clm__Store__V1__BindingRecord **bindings;
+    size_t n, sync = 0, out_of_sync = 0;
+    if ((err = bindings_of(txn, arena, r->id, &bindings, &n)) != CLM_OK)
+        return err;
+    for (size_t i = 0; i < n; i++) {
+        sync += bindings[i]->state == CLM__V1__BINDING_STATE__BINDING_STATE_SYNC;
+        out_of_sync += bindings[i]->state == CLM__V1__BINDING_STATE__BINDING_STATE_OUT_OF_SYNC;
+    }
+    c->bindings = (uint32_t)n;
+    c->binding_state = n == 0 ? "" : out_of_sync ? "out_of_sync" : sync == n ? "sync" : "unknown";
     *(Clm__V1__Certificate *)op->response = *c;
     return CLM_OK;
 }

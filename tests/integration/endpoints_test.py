@@ -228,6 +228,10 @@ def test_push_validation_verdicts_and_report():
     check(len(before) == len(FX.endpoints) and all(b.state == endpoints_pb2.BINDING_STATE_UNKNOWN
                                                     for b in before),
           f"{len(FX.endpoints)} bindings, none checked yet ({len(before)})")
+    good = next(e for e in FX.endpoints if e["kind"] == "good" and e["port"] != BASE_PORT)
+    c = inventory_pb2_grpc.InventoryStub(ch).GetCertificate(
+        inventory_pb2.GetCertificateRequest(id=good["expected_sha256"]))
+    check(c.binding_state == "unknown" and c.bindings == 1, f"not checked yet: {c.binding_state}")
     run = run_job(ch, "push-validation", {})
     check(run.state == "succeeded", f"push-validation succeeded: {run.state} {run.last_error}")
     check(duration(run) < 12, f"validation of {len(FX.endpoints)} endpoints took {duration(run):.1f} s")
@@ -246,6 +250,14 @@ def test_push_validation_verdicts_and_report():
             wrong.append((e["kind"], e["port"], "served", b.served_sha256[:12]))
     check(not wrong, f"exactly the expected verdict for all {len(FX.endpoints)} endpoints; "
           f"wrong {len(wrong)}: {wrong[:5]}")
+    inv = inventory_pb2_grpc.InventoryStub(ch)
+    states = {}
+    for kind in ("good", "other-cert", "expired"):
+        e = next(x for x in FX.endpoints if x["kind"] == kind)
+        c = inv.GetCertificate(inventory_pb2.GetCertificateRequest(id=e["expected_sha256"]))
+        states[kind] = (c.binding_state, c.bindings)
+    check(states["good"][0] in ("sync", "out_of_sync") and states["other-cert"] == ("out_of_sync", 1)
+          and states["expired"] == ("out_of_sync", 1), f"GetCertificate shows the binding state: {states}")
     other = next(b for b in bindings if b.verdict == "out_of_sync")
     check("CN=ep" in other.detail, f"out_of_sync names the certificate served instead: {other.detail}")
 
