@@ -84,8 +84,8 @@ clm_err endpoint_record_observe(store_txn *txn, clm_arena *arena, const adapter_
     e->reason = (char *)r->reason;
     e->last_checked = now_ns;
     e->last_job = (char *)job;
-    e->certificate_id = certificate_id;
     if (r->status == ADAPTER_PROBE_OK) {
+        e->certificate_id = certificate_id;
         e->last_ok = now_ns;
         hex_to_digest(arena, r->leaf_sha256, &e->leaf_sha256);
         e->n_chain_sha256 = 0;
@@ -105,8 +105,8 @@ clm_err endpoint_record_observe(store_txn *txn, clm_arena *arena, const adapter_
         e->verify_error = (char *)(r->verify_error ? r->verify_error : "");
         e->not_after = r->not_after;
     }
-    /* Not ok: keep what it served last (leaf, chain, version), so the record shows both
-       the failure now and the certificate it had. */
+    /* Not ok: keep what it served last (leaf, chain, version, inventory id), so the
+       record shows both the failure now and the certificate it had. */
     inventory_id_key(e->id, key);
     return store_put(txn, &endpoint_table, key, 8, &e->base, 0);
 }

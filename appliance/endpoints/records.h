@@ -26,7 +26,8 @@ void endpoint_probe_setup_init(endpoint_probe_setup *setup, const clm_config *cf
 /**
  * @brief Record what a probe saw (write txn): the endpoint's record is created or
  * updated in place (its first_seen kept).
- * @param[in] certificate_id inventory id of the served leaf; 0 when not in the inventory.
+ * @param[in] certificate_id inventory id of the served leaf; 0 when not in the inventory
+ *                           (kept from before when the probe failed).
  * @param[in] job            "tls-discovery" or "push-validation".
  * @return CLM_OK or a store error.
  */

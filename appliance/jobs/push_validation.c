@@ -64,10 +64,12 @@ typedef struct pv_state {
     adapter_probe_target *targets;
     size_t n_targets;
     size_t *first_result, *n_results; /* per target */
+    char **refused;                   /* per target: why the allow-list refused it, or NULL */
     adapter_probe_report *report;
     int64_t now_ns;
     size_t chunk_start;
-    uint64_t counts[VERDICT_MAX];
+    uint64_t counts[VERDICT_MAX];       /* of committed chunks */
+    uint64_t chunk_counts[VERDICT_MAX]; /* of the chunk being written */
     size_t logged;
 } pv_state;
 
@@ -268,7 +270,7 @@ static clm_err index_results(pv_state *st)
     if (st->first_result == NULL || st->n_results == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     /* Results come in expansion order: a target's results are contiguous. */
-    for (size_t i = st->report->n; i-- > 0;) {
+    for (size_t i = st->report ? st->report->n : 0; i-- > 0;) {
         size_t t = st->report->results[i].target_index;
         if (t < st->n_targets) {
             st->first_result[t] = i;
@@ -337,6 +339,9 @@ static clm_err check_binding(store_txn *txn, pv_state *st, pv_binding *b, clm_ar
     size_t first = st->first_result[b->target], count = st->n_results[b->target];
     endpoint_verdict verdict = count ? VERDICT_IN_SYNC : VERDICT_UNREACHABLE;
     char detail[256] = "no address to probe";
+
+    if (count == 0 && st->refused != NULL && st->refused[b->target] != NULL)
+        snprintf(detail, sizeof(detail), "not probed: %s", st->refused[b->target]);
     const adapter_probe_result *worst = NULL;
     int64_t now_s = st->now_ns / CLM_NS_PER_SEC;
     Clm__Store__V1__BindingRecord *rec;
@@ -376,7 +381,7 @@ static clm_err check_binding(store_txn *txn, pv_state *st, pv_binding *b, clm_ar
     if (count == 0 && (err = put_result(txn, st, b, NULL, verdict, detail, st->now_ns, scratch)) !=
                           CLM_OK)
         return err;
-    st->counts[verdict]++;
+    st->chunk_counts[verdict]++;
 
     inventory_id_key(b->id, key);
     err = store_get(txn, &binding_table, key, 8, &item);
@@ -411,18 +416,16 @@ static clm_err write_chunk(store_txn *txn, void *arg)
 {
     pv_state *st = arg;
     clm_arena scratch = CLM_ARENA_INIT;
-    uint64_t saved[VERDICT_MAX];
     size_t end = st->chunk_start + WRITE_CHUNK < st->n ? st->chunk_start + WRITE_CHUNK : st->n;
     clm_err err = CLM_OK;
 
-    /* store_update may run this again after growing the map: count once. */
-    memcpy(saved, st->counts, sizeof(saved));
+    /* store_update may run this again after growing the map: the caller adds the
+       chunk's counts once it committed. */
+    memset(st->chunk_counts, 0, sizeof(st->chunk_counts));
     for (size_t i = st->chunk_start; i < end && err == CLM_OK; i++) {
         clm_arena_reset(&scratch);
         err = check_binding(txn, st, &st->b[i], &scratch);
     }
-    if (err != CLM_OK)
-        memcpy(st->counts, saved, sizeof(saved));
     clm_arena_free(&scratch);
     return err;
 }
@@ -466,7 +469,7 @@ static void log_failures(pv_state *st)
 
     for (size_t i = 0; i < st->n; i++) {
         const pv_binding *b = &st->b[i];
-        size_t count = st->n_results[b->target];
+        size_t count = st->report ? st->n_results[b->target] : 0;
         for (size_t k = 0; k < count; k++) {
             const adapter_probe_result *r = &st->report->results[st->first_result[b->target] + k];
             endpoint_verdict v =
@@ -483,6 +486,47 @@ static void log_failures(pv_state *st)
     if (logged > LOG_FAILURES_MAX)
         CLM_LOG_WARN("push_validation.failed_more", "not_logged",
                      CLM_I64((int64_t)(failed - LOG_FAILURES_MAX)));
+}
+
+/*
+ * The sweep was refused: a bound name now resolves outside [tls] allow, or the
+ * allow-list changed since the binding was made. One such binding must not stop the
+ * validation of all others: probe the targets the allow-list still covers, and give
+ * the others "unreachable" with the reason.
+ */
+static sched_outcome sweep_allowed(pv_state *st)
+{
+    adapter_probe_target *kept;
+    size_t *original, n_kept = 0;
+    sched_outcome outcome = SCHED_OUTCOME_OK;
+    clm_err err;
+
+    clm_error_clear();
+    st->refused = calloc(st->n_targets + 1, sizeof(*st->refused));
+    kept = calloc(st->n_targets + 1, sizeof(*kept));
+    original = calloc(st->n_targets + 1, sizeof(*original));
+    if (st->refused == NULL || kept == NULL || original == NULL) {
+        sched_ctx_error(st->ctx, "out of memory");
+        free(kept);
+        free(original);
+        return SCHED_OUTCOME_RETRY;
+    }
+    size_t n_refused = job_sweep_refused(st->app, st->targets, st->n_targets, st->refused);
+    for (size_t i = 0; i < st->n_targets; i++)
+        if (st->refused[i] == NULL) {
+            original[n_kept] = i;
+            kept[n_kept++] = st->targets[i];
+        }
+    CLM_LOG_WARN("push_validation.refused_targets", "refused", CLM_I64((int64_t)n_refused),
+                 "probed", CLM_I64((int64_t)n_kept));
+    if (n_kept > 0) {
+        outcome = job_sweep(st->ctx, st->app, kept, n_kept, true, &st->report, &err);
+        for (size_t i = 0; st->report != NULL && i < st->report->n; i++)
+            st->report->results[i].target_index = original[st->report->results[i].target_index];
+    }
+    free(kept);
+    free(original);
+    return outcome;
 }
 
 sched_outcome job_push_validation(sched_ctx *ctx, void *arg)
@@ -517,7 +561,9 @@ sched_outcome job_push_validation(sched_ctx *ctx, void *arg)
     if (st.n == 0) {
         sched_ctx_progress(ctx, 0, 0, "no bindings to validate");
     } else {
-        outcome = job_sweep(ctx, st.app, st.targets, st.n_targets, true, &st.report);
+        outcome = job_sweep(ctx, st.app, st.targets, st.n_targets, true, &st.report, &err);
+        if (err == CLM_ERR_PERMISSION)
+            outcome = sweep_allowed(&st);
         if (outcome != SCHED_OUTCOME_OK)
             goto out;
         if ((err = index_results(&st)) != CLM_OK) {
@@ -526,12 +572,15 @@ sched_outcome job_push_validation(sched_ctx *ctx, void *arg)
             goto out;
         }
         st.now_ns = clm_clock_now_ns(sched_ctx_clock(ctx));
-        for (st.chunk_start = 0; st.chunk_start < st.n; st.chunk_start += WRITE_CHUNK)
+        for (st.chunk_start = 0; st.chunk_start < st.n; st.chunk_start += WRITE_CHUNK) {
             if ((err = store_update(st.app->store, write_chunk, &st)) != CLM_OK) {
                 sched_ctx_error(ctx, "storing verdicts: %s", clm_error_message());
                 outcome = SCHED_OUTCOME_RETRY;
                 goto out;
             }
+            for (int v = 0; v < VERDICT_MAX; v++)
+                st.counts[v] += st.chunk_counts[v];
+        }
         log_failures(&st);
     }
     if ((err = store_update(st.app->store, prune_results, &st)) != CLM_OK)
@@ -544,6 +593,9 @@ sched_outcome job_push_validation(sched_ctx *ctx, void *arg)
                  CLM_I64((int64_t)st.counts[VERDICT_OUT_OF_SYNC]), "unreachable",
                  CLM_I64((int64_t)st.counts[VERDICT_UNREACHABLE]));
 out:
+    for (size_t i = 0; st.refused != NULL && i < st.n_targets; i++)
+        free(st.refused[i]);
+    free(st.refused);
     tls_probe_report_free(st.report);
     free(st.first_result);
     free(st.n_results);

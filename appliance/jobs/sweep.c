@@ -2,8 +2,11 @@
 #include "appliance/jobs/sweep.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "adapters/tls/probe.h"
+#include "adapters/tls/targets.h"
 #include "appliance/app.h"
 #include "appliance/endpoints/records.h"
 
@@ -30,7 +33,8 @@ static void on_result(void *arg, const adapter_probe_result *result)
 }
 
 sched_outcome job_sweep(sched_ctx *ctx, clm_app *app, const adapter_probe_target *targets,
-                        size_t n, bool unresolved_as_result, adapter_probe_report **out)
+                        size_t n, bool unresolved_as_result, adapter_probe_report **out,
+                        clm_err *err_out)
 {
     endpoint_probe_setup setup;
     sweep_watch watch = {ctx, n, 0, false};
@@ -44,6 +48,7 @@ sched_outcome job_sweep(sched_ctx *ctx, clm_app *app, const adapter_probe_target
     setup.options.on_result_arg = &watch;
     setup.options.cancel = &watch.cancel;
     err = tls_probe_sweep(targets, n, &setup.options, out);
+    *err_out = err;
     if (err == CLM_OK)
         return SCHED_OUTCOME_OK;
     tls_probe_report_free(*out);
@@ -57,4 +62,26 @@ sched_outcome job_sweep(sched_ctx *ctx, clm_app *app, const adapter_probe_target
     default:
         return SCHED_OUTCOME_RETRY;
     }
+}
+
+size_t job_sweep_refused(clm_app *app, const adapter_probe_target *targets, size_t n,
+                         char **refused)
+{
+    endpoint_probe_setup setup;
+    size_t count = 0;
+
+    endpoint_probe_setup_init(&setup, &app->config);
+    setup.options.unresolved_as_result = true;
+    for (size_t i = 0; i < n; i++) {
+        tls_endpoint_list list = {0};
+        refused[i] = NULL;
+        if (tls_targets_expand(&targets[i], 1, &setup.options, true, &list) ==
+            CLM_ERR_PERMISSION) {
+            refused[i] = strdup(clm_error_message());
+            count++;
+        }
+        tls_endpoint_list_free(&list);
+        clm_error_clear();
+    }
+    return count;
 }

@@ -235,7 +235,8 @@ typedef struct discovery_state {
     pki_facts **facts; /* per result, for ok results */
     int64_t now_ns;
     size_t chunk_start;
-    size_t added, refreshed, filtered, failed;
+    size_t added, refreshed, filtered, failed;             /* committed */
+    size_t chunk_added, chunk_refreshed, chunk_filtered; /* of the chunk being written */
 } discovery_state;
 
 static bool passes_rules(const discovery_state *st, const pki_facts *f)
@@ -266,8 +267,11 @@ static clm_err write_chunk(store_txn *txn, void *arg)
     clm_arena scratch = CLM_ARENA_INIT;
     size_t end = st->chunk_start + WRITE_CHUNK < st->report->n ? st->chunk_start + WRITE_CHUNK
                                                                 : st->report->n;
-    size_t added = 0, refreshed = 0, filtered = 0;
     clm_err err = CLM_OK;
+
+    /* store_update may run this again after growing the map: the caller adds the
+       chunk's counts once it committed. */
+    st->chunk_added = st->chunk_refreshed = st->chunk_filtered = 0;
 
     for (size_t i = st->chunk_start; i < end && err == CLM_OK; i++) {
         const adapter_probe_result *r = &st->report->results[i];
@@ -293,18 +297,13 @@ static clm_err write_chunk(store_txn *txn, void *arg)
             o.now_ns = st->now_ns;
             if ((err = inventory_observe(txn, &scratch, &o, &cert_id, &was_added)) != CLM_OK)
                 break;
-            added += was_added;
-            refreshed += cert_id != 0 && !was_added;
-            filtered += cert_id == 0;
+            st->chunk_added += was_added;
+            st->chunk_refreshed += cert_id != 0 && !was_added;
+            st->chunk_filtered += cert_id == 0;
         }
         err = endpoint_record_observe(txn, &scratch, r, cert_id, "tls-discovery", st->now_ns);
     }
     clm_arena_free(&scratch);
-    if (err == CLM_OK) { /* store_update may call again after a map growth: count at the end */
-        st->added += added;
-        st->refreshed += refreshed;
-        st->filtered += filtered;
-    }
     return err;
 }
 
@@ -336,7 +335,8 @@ sched_outcome job_tls_discovery(sched_ctx *ctx, void *arg)
         }
         st->group_id = g.id;
     }
-    outcome = job_sweep(ctx, st->app, st->params.targets, st->params.n_targets, true, &st->report);
+    outcome = job_sweep(ctx, st->app, st->params.targets, st->params.n_targets, true, &st->report,
+                        &err);
     if (outcome != SCHED_OUTCOME_OK)
         goto out;
     st->now_ns = clm_clock_now_ns(sched_ctx_clock(ctx));
@@ -360,12 +360,16 @@ sched_outcome job_tls_discovery(sched_ctx *ctx, void *arg)
             clm_error_clear();
         }
     }
-    for (st->chunk_start = 0; st->chunk_start < st->report->n; st->chunk_start += WRITE_CHUNK)
+    for (st->chunk_start = 0; st->chunk_start < st->report->n; st->chunk_start += WRITE_CHUNK) {
         if ((err = store_update(st->app->store, write_chunk, st)) != CLM_OK) {
             sched_ctx_error(ctx, "storing results: %s", clm_error_message());
             outcome = SCHED_OUTCOME_RETRY;
             goto out;
         }
+        st->added += st->chunk_added;
+        st->refreshed += st->chunk_refreshed;
+        st->filtered += st->chunk_filtered;
+    }
     sched_ctx_progress(ctx, st->report->n, st->report->n,
                        "%zu endpoints: %zu certificates added, %zu refreshed, %zu left out by "
                        "rules, %zu endpoints failed",

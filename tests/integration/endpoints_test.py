@@ -71,8 +71,8 @@ class Fixture:
 FX = None
 
 
-def start_clmd(extra=()):
-    d = tempfile.mkdtemp(prefix="clm-ep-data-")
+def start_clmd(extra=(), d=None):
+    d = d or tempfile.mkdtemp(prefix="clm-ep-data-")
     s = Clmd(d, extra=["--tls-allow", "127.0.0.1, ::1", "--tls-ca-file", FX.ca_file,
                        "--tls-connect-timeout-ms", "1000", "--tls-handshake-timeout-ms", "1500",
                        "--validation-interval", "0", *extra])
@@ -127,6 +127,7 @@ def test_discovery_finds_every_certificate():
     check(run.state == "succeeded", f"discovery run succeeded: {run.state} {run.last_error}")
     # two loops, 1,000 handshakes, and the timeouts (1 s, 1.5 s) overlap the rest
     check(duration(run) < 12, f"discovery of ~1,300 endpoints took {duration(run):.1f} s (< 12 s)")
+    print(f"info: tls-discovery through clmd: {run.progress_total} endpoints in {duration(run):.2f} s", flush=True)
     inv = inventory_pb2_grpc.InventoryStub(ch)
     served = {e["served_sha256"] for e in FX.endpoints if e["served_sha256"] and e["status"] == "ok"}
     missing = []
@@ -235,6 +236,7 @@ def test_push_validation_verdicts_and_report():
     run = run_job(ch, "push-validation", {})
     check(run.state == "succeeded", f"push-validation succeeded: {run.state} {run.last_error}")
     check(duration(run) < 12, f"validation of {len(FX.endpoints)} endpoints took {duration(run):.1f} s")
+    print(f"info: push-validation through clmd: {len(FX.endpoints)} bindings in {duration(run):.2f} s", flush=True)
     bindings = all_pages(eps.ListBindings, endpoints_pb2.ListBindingsRequest(page_size=1000), "bindings")
     got = {(b.target.host, b.target.port, b.target.sni): b for b in bindings}
     wrong = []
@@ -450,6 +452,29 @@ def test_bad_input_changes_nothing():
     check(r.returncode == 2 and "HOST:PORT" in r.stderr, f"clmctl binding add malformed: {r.stderr}")
 
 
+def test_allow_list_changed_after_binding():
+    """A binding the allow-list no longer covers is reported, and the rest still checked."""
+    d, s, ch = start_clmd(extra=["--tls-allow", "127.0.0.1, 127.0.0.2, ::1"])
+    good = next(e for e in FX.endpoints if e["kind"] == "good")
+    inventory_pb2_grpc.InventoryStub(ch).ImportCertificates(inventory_pb2.ImportCertificatesRequest(
+        items=[inventory_pb2.ImportItem(name="c", data=open(good["expected_pem"], "rb").read())]))
+    T = endpoints_pb2.BindingTarget
+    endpoints_pb2_grpc.EndpointsStub(ch).AddBindings(endpoints_pb2.AddBindingsRequest(
+        certificate=good["expected_sha256"],
+        targets=[T(host="127.0.0.1", port=good["port"], sni=good["sni"]),
+                 T(host="127.0.0.2", port=good["port"], sni=good["sni"])]))
+    s.stop()
+    d, s, ch = start_clmd(d=d)  # allow: 127.0.0.1, ::1
+    run = run_job(ch, "push-validation", {})
+    got = {b.target.host: b for b in endpoints_pb2_grpc.EndpointsStub(ch).ListBindings(
+        endpoints_pb2.ListBindingsRequest()).bindings}
+    check(run.state == "succeeded" and got["127.0.0.1"].verdict == "in_sync"
+          and got["127.0.0.2"].verdict == "unreachable" and "not probed" in got["127.0.0.2"].detail
+          and "outside" in got["127.0.0.2"].detail,
+          f"a binding outside the allow-list now: {run.state}, "
+          f"{[(h, b.verdict, b.detail) for h, b in got.items()]}")
+
+
 def test_default_schedule():
     def schedules(s):
         jobs = jobs_pb2_grpc.JobsStub(grpc.insecure_channel(f"unix:{s.socket}"))
@@ -476,7 +501,8 @@ def test_default_schedule():
 if __name__ == "__main__":
     FX = Fixture()
     try:
-        run_cases([test_bad_input_changes_nothing, test_default_schedule, test_after_discover_and_rules,
+        run_cases([test_bad_input_changes_nothing, test_default_schedule, test_allow_list_changed_after_binding,
+                   test_after_discover_and_rules,
                    test_discovery_finds_every_certificate, test_push_validation_verdicts_and_report])
     finally:
         FX.stop()
