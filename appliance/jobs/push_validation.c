@@ -70,7 +70,6 @@ typedef struct pv_state {
     size_t chunk_start;
     uint64_t counts[VERDICT_MAX];       /* of committed chunks */
     uint64_t chunk_counts[VERDICT_MAX]; /* of the chunk being written */
-    size_t logged;
 } pv_state;
 
 /* ---- params ---- */

@@ -353,6 +353,12 @@ def test_push_validation_verdicts_and_report():
     left = all_pages(eps.ListBindings, endpoints_pb2.ListBindingsRequest(page_size=1000), "bindings")
     check(r.returncode == 0 and len(left) == n - sum(
         1 for b in bindings if b.certificate == good["expected_sha256"]), "binding rm --all")
+    # deleting a certificate deletes its bindings
+    victim = next(e for e in FX.endpoints if e["kind"] == "expired")
+    inv.DeleteCertificate(inventory_pb2.DeleteCertificateRequest(id=victim["expected_sha256"]))
+    after = all_pages(eps.ListBindings, endpoints_pb2.ListBindingsRequest(page_size=1000), "bindings")
+    check(len(after) == len(left) - 1 and all(b.certificate != victim["expected_sha256"] for b in after),
+          f"DeleteCertificate removes its bindings ({len(left)} -> {len(after)})")
 
 
 def test_bad_input_changes_nothing():
