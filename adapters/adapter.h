@@ -510,7 +510,9 @@ typedef struct adapter_ca_ops {
 } adapter_ca_ops;
 
 /**
- * @brief Register a CA adapter (at start-up, before threads).
+ * @brief Register a CA adapter (at start-up, before threads). The CA registry lives in
+ * adapters/ca (//adapters/ca, registry.c), beside the field checks it runs on the
+ * declarations.
  * @param[in] ops a static table; name, check_fields, open, close, submit must be set,
  *            and poll, revoke, crl as its flags promise; the field lists must be valid
  *            declarations (names, allowed lists, ranges).
