@@ -93,7 +93,7 @@ static void local_close(adapter_ca *ca)
     free(ca->ocsp_url);
     free(ca->issuer_url);
     free(ca->connector);
-    clm_arena_free(&ca->revoked_arena);
+    free(ca->revoked);
     pthread_mutex_destroy(&ca->lock);
     free(ca);
 }
@@ -179,7 +179,6 @@ static clm_err local_open(const adapter_ca_config *config, adapter_ca **out)
     if (ca == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     pthread_mutex_init(&ca->lock, NULL);
-    ca->revoked_arena = (clm_arena)CLM_ARENA_INIT;
     ca->connector = strdup(config->connector ? config->connector : "local");
     ca->state = config->state;
     ca->clock = config->clock ? config->clock : clm_clock_system();

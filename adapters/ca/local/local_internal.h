@@ -30,9 +30,8 @@ struct adapter_ca {
     int crl_days;
     /* Revocation state, under lock. */
     pthread_mutex_t lock;
-    clm_arena revoked_arena;
-    ca_local_revoked *revoked;
-    size_t n_revoked;
+    ca_local_revoked *revoked; /* malloc'd; grows by doubling */
+    size_t n_revoked, cap_revoked;
     int64_t crl_number;
 };
 

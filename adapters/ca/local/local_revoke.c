@@ -174,11 +174,15 @@ clm_err ca_local_revoked_parse(const void *text, size_t len, clm_arena *arena,
     return CLM_OK;
 }
 
+static clm_err encode_entry(const ca_local_revoked *e, clm_buf *out)
+{
+    return clm_buf_printf(out, "%s %" PRId64 " %d\n", e->serial, e->when, (int)e->reason);
+}
+
 clm_err ca_local_revoked_encode(const ca_local_revoked *list, size_t n, clm_buf *out)
 {
     for (size_t i = 0; i < n; i++) {
-        clm_err err = clm_buf_printf(out, "%s %" PRId64 " %d\n", list[i].serial, list[i].when,
-                                     (int)list[i].reason);
+        clm_err err = encode_entry(&list[i], out);
         if (err != CLM_OK)
             return err;
     }
@@ -187,6 +191,9 @@ clm_err ca_local_revoked_encode(const ca_local_revoked *list, size_t n, clm_buf 
 
 clm_err ca_local_revocation_load(adapter_ca *ca)
 {
+    clm_arena arena = CLM_ARENA_INIT;
+    ca_local_revoked *parsed = NULL;
+    size_t n = 0;
     clm_buf text = CLM_BUF_INIT;
     clm_err err = ca->state->get(ca->state->ctx, "revoked", &text);
 
@@ -194,9 +201,18 @@ clm_err ca_local_revocation_load(adapter_ca *ca)
         clm_error_clear();
         err = CLM_OK;
     } else if (err == CLM_OK) {
-        err = ca_local_revoked_parse(text.data, text.len, &ca->revoked_arena, &ca->revoked,
-                                     &ca->n_revoked);
+        err = ca_local_revoked_parse(text.data, text.len, &arena, &parsed, &n);
     }
+    if (err == CLM_OK && n > 0) {
+        ca->revoked = malloc(n * sizeof *ca->revoked);
+        if (ca->revoked == NULL) {
+            err = clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+        } else {
+            memcpy(ca->revoked, parsed, n * sizeof *parsed);
+            ca->n_revoked = ca->cap_revoked = n;
+        }
+    }
+    clm_arena_free(&arena);
     clm_buf_reset(&text);
     if (err == CLM_OK) {
         err = ca->state->get(ca->state->ctx, "crl_number", &text);
@@ -254,11 +270,10 @@ clm_err ca_local_revoke(adapter_ca *ca, const adapter_ca_revocation *revocation,
                         adapter_ca_result *out)
 {
     char serial[41], from_cert[41];
-    ca_local_revoked *existing, *list;
+    ca_local_revoked *existing, entry;
     clm_buf text = CLM_BUF_INIT;
     adapter_ca_state_item item;
-    size_t n;
-    clm_err err;
+    clm_err err = CLM_OK;
 
     if (ca == NULL || revocation == NULL || out == NULL)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "local CA: an instance, a revocation and a "
@@ -295,34 +310,41 @@ clm_err ca_local_revoke(adapter_ca *ca, const adapter_ca_revocation *revocation,
         err = CLM_OK;
         goto done;
     }
-    /* The new list is written first; memory changes only once the state has it. */
-    n = ca->n_revoked + (existing ? 0 : 1);
-    list = clm_arena_alloc(&ca->revoked_arena, n * sizeof *list);
-    if (list == NULL) {
-        err = clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
-        goto done;
+    /* Room first (growing changes no entry), then the new list is written; the entries
+     * change only once the state has it. */
+    if (existing == NULL && ca->n_revoked == ca->cap_revoked) {
+        size_t cap = ca->cap_revoked ? ca->cap_revoked * 2 : 64;
+        ca_local_revoked *grown = realloc(ca->revoked, cap * sizeof *grown);
+        if (grown == NULL) {
+            err = clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+            goto done;
+        }
+        ca->revoked = grown;
+        ca->cap_revoked = cap;
     }
-    if (ca->n_revoked)
-        memcpy(list, ca->revoked, ca->n_revoked * sizeof *list);
+    memset(&entry, 0, sizeof entry);
     if (existing != NULL) {
-        list[existing - ca->revoked].reason = revocation->reason;
+        entry = *existing; /* a hold made permanent keeps its revocation date */
     } else {
-        ca_local_revoked *e = &list[n - 1];
-        memcpy(e->serial, serial, sizeof e->serial);
-        e->when = ca_local_now(ca);
-        e->reason = revocation->reason;
+        memcpy(entry.serial, serial, sizeof entry.serial);
+        entry.when = ca_local_now(ca);
     }
-    if ((err = ca_local_revoked_encode(list, n, &text)) != CLM_OK)
+    entry.reason = revocation->reason;
+    for (size_t i = 0; i < ca->n_revoked && err == CLM_OK; i++)
+        err = encode_entry(&ca->revoked[i] == existing ? &entry : &ca->revoked[i], &text);
+    if (err == CLM_OK && existing == NULL)
+        err = encode_entry(&entry, &text);
+    if (err != CLM_OK)
         goto done;
     item = (adapter_ca_state_item){.name = "revoked", .data = text.data, .len = text.len};
     if ((err = ca->state->put(ca->state->ctx, &item, 1)) != CLM_OK) {
         err = clm_error_context(err, "local CA \"%s\": saving the revocation", ca->connector);
         goto done;
     }
-    /* The old array stays in the arena until close: a CA revokes rarely, and a copy per
-     * revocation keeps every earlier pointer valid. */
-    ca->revoked = list;
-    ca->n_revoked = n;
+    if (existing != NULL)
+        *existing = entry;
+    else
+        ca->revoked[ca->n_revoked++] = entry;
     adapter_ca_result_set(out, ADAPTER_CA_REVOKED, "%s", "");
     out->serial = clm_arena_strdup(&out->arena, serial);
     if (out->serial == NULL)

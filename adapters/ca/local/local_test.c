@@ -884,6 +884,48 @@ UNIT_TEST(test_threads)
     clm_buf_free(&crl);
 }
 
+static int crl_entries(const clm_buf *der)
+{
+    const unsigned char *p = der->data;
+    X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)der->len);
+    int n = crl ? (int)sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) : -1;
+
+    X509_CRL_free(crl);
+    return n;
+}
+
+/* Past the first allocation of the list (64), and back from the state. */
+UNIT_TEST(test_many_revocations)
+{
+    ca_memory_state state;
+    adapter_ca *ca = created_ca(&state, 0);
+    adapter_ca_result r = {0};
+    clm_buf crl = CLM_BUF_INIT;
+    char serial[16];
+
+    for (int i = 1; i <= 300; i++) {
+        snprintf(serial, sizeof serial, "%X", i * 7919);
+        CHECK_INT_EQ(do_revoke(ca, serial, (adapter_ca_revoke_reason)(i % 6), NULL, &r),
+                     ADAPTER_CA_REVOKED);
+    }
+    CHECK_INT_EQ(ca_local_ops.crl(ca, &crl), CLM_OK);
+    CHECK_INT_EQ(crl_entries(&crl), 300);
+    ca_local_ops.close(ca);
+    ca = open_ca(&state, NULL, 0);
+    snprintf(serial, sizeof serial, "%X", 150 * 7919);
+    CHECK_INT_EQ(do_revoke(ca, serial, ADAPTER_CA_REASON_KEY_COMPROMISE, NULL, &r),
+                 ADAPTER_CA_REJECTED);
+    CHECK_INT_EQ(do_revoke(ca, "ABCDEF", ADAPTER_CA_REASON_KEY_COMPROMISE, NULL, &r),
+                 ADAPTER_CA_REVOKED);
+    clm_buf_reset(&crl);
+    CHECK_INT_EQ(ca_local_ops.crl(ca, &crl), CLM_OK);
+    CHECK_INT_EQ(crl_entries(&crl), 301);
+    adapter_ca_result_free(&r);
+    ca_local_ops.close(ca);
+    ca_memory_state_free(&state);
+    clm_buf_free(&crl);
+}
+
 UNIT_TEST(test_register)
 {
     CHECK_INT_EQ(adapter_ca_register(&ca_local_ops), CLM_OK);
@@ -913,5 +955,6 @@ int main(void)
     UNIT_RUN(test_revoke_and_crl);
     UNIT_RUN(test_revoked_codec);
     UNIT_RUN(test_threads);
+    UNIT_RUN(test_many_revocations);
     return unit_report();
 }
