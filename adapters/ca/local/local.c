@@ -111,8 +111,11 @@ static clm_err load_key_and_chain(adapter_ca *ca)
     clm_err err;
 
     err = ca->state->get(ca->state->ctx, "key", &key_pem);
-    if (err == CLM_OK)
-        err = ca->state->get(ca->state->ctx, "chain", &chain_pem);
+    if (err != CLM_OK)
+        goto done; /* NOT_FOUND: never set up */
+    err = ca->state->get(ca->state->ctx, "chain", &chain_pem);
+    if (err == CLM_ERR_NOT_FOUND)
+        err = clm_fail(CLM_ERR_STORE, "state: a CA key without its chain (damaged state)");
     if (err != CLM_OK)
         goto done;
     if ((err = pki_key_from_pem(key_pem.data, key_pem.len, &ca->key)) != CLM_OK) {

@@ -206,6 +206,18 @@ UNIT_TEST(test_unconfigured)
     adapter_ca_result_free(&r);
     CHECK_INT_EQ(state.puts, 0);
     ca_local_ops.close(ca);
+
+    /* a key without its chain is damage, not "not set up" */
+    {
+        adapter_ca_state_item key = {.name = "key", .data = "x", .len = 1, .secret = true};
+        adapter_ca_config config = {.connector = "damaged", .state = &state.state,
+                                    .clock = &fake.clock};
+        CHECK_INT_EQ(state.state.put(state.state.ctx, &key, 1), CLM_OK);
+        ca = NULL;
+        CHECK_INT_EQ(ca_local_ops.open(&config, &ca), CLM_ERR_STORE);
+        CHECK_STR_CONTAINS(clm_error_message(), "local CA \"damaged\": state: a CA key without its chain");
+        CHECK(ca == NULL);
+    }
     ca_memory_state_free(&state);
     clm_buf_free(&csr);
     clm_buf_free(&crl);
