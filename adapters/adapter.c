@@ -1,6 +1,9 @@
 /* adapters/adapter.c: the contracts' registries and stable names. */
 #include "adapters/adapter.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 static const adapter_probe_ops *probe_registry[ADAPTER_REGISTRY_MAX];
@@ -73,4 +76,100 @@ const char *adapter_probe_status_name(adapter_probe_status status)
     if ((unsigned)status >= ADAPTER_PROBE_STATUS_MAX)
         return "unknown";
     return status_names[status];
+}
+
+/* ---- CA adapters: stable names and results (the registry is adapters/ca/registry.c,
+ * which checks field declarations with adapters/ca/fields.c) ---- */
+
+static const char *const outcome_names[ADAPTER_CA_OUTCOME_MAX] = {
+    [ADAPTER_CA_ISSUED] = "issued",
+    [ADAPTER_CA_PENDING] = "pending",
+    [ADAPTER_CA_REJECTED] = "rejected",
+    [ADAPTER_CA_UNREACHABLE] = "unreachable",
+    [ADAPTER_CA_UNCONFIGURED] = "unconfigured",
+    [ADAPTER_CA_UNSUPPORTED] = "unsupported",
+    [ADAPTER_CA_REVOKED] = "revoked",
+};
+
+const char *adapter_ca_outcome_name(adapter_ca_outcome outcome)
+{
+    if ((unsigned)outcome >= ADAPTER_CA_OUTCOME_MAX)
+        return "unknown";
+    return outcome_names[outcome];
+}
+
+static const char *const field_type_names[ADAPTER_FIELD_TYPE_MAX] = {
+    [ADAPTER_FIELD_STRING] = "string", [ADAPTER_FIELD_INT] = "int",
+    [ADAPTER_FIELD_BOOL] = "bool",     [ADAPTER_FIELD_CHOICE] = "choice",
+    [ADAPTER_FIELD_URL] = "url",
+};
+
+const char *adapter_field_type_name(adapter_field_type type)
+{
+    if ((unsigned)type >= ADAPTER_FIELD_TYPE_MAX)
+        return "unknown";
+    return field_type_names[type];
+}
+
+static const char *const reason_names[ADAPTER_CA_REASON_MAX] = {
+    [ADAPTER_CA_REASON_UNSPECIFIED] = "unspecified",
+    [ADAPTER_CA_REASON_KEY_COMPROMISE] = "keyCompromise",
+    [ADAPTER_CA_REASON_CA_COMPROMISE] = "cACompromise",
+    [ADAPTER_CA_REASON_AFFILIATION_CHANGED] = "affiliationChanged",
+    [ADAPTER_CA_REASON_SUPERSEDED] = "superseded",
+    [ADAPTER_CA_REASON_CESSATION_OF_OPERATION] = "cessationOfOperation",
+    [ADAPTER_CA_REASON_CERTIFICATE_HOLD] = "certificateHold",
+    [ADAPTER_CA_REASON_REMOVE_FROM_CRL] = "removeFromCRL",
+    [ADAPTER_CA_REASON_PRIVILEGE_WITHDRAWN] = "privilegeWithdrawn",
+    [ADAPTER_CA_REASON_AA_COMPROMISE] = "aACompromise",
+};
+
+const char *adapter_ca_revoke_reason_name(adapter_ca_revoke_reason reason)
+{
+    if ((unsigned)reason >= ADAPTER_CA_REASON_MAX || reason_names[reason] == NULL)
+        return "unknown";
+    return reason_names[reason];
+}
+
+clm_err adapter_ca_revoke_reason_parse(const char *text, adapter_ca_revoke_reason *out)
+{
+    if (text != NULL && text[0] >= '0' && text[0] <= '9' &&
+        (text[1] == '\0' || (text[1] >= '0' && text[1] <= '9' && text[2] == '\0'))) {
+        int code = text[1] ? (text[0] - '0') * 10 + (text[1] - '0') : text[0] - '0';
+        if (code < ADAPTER_CA_REASON_MAX && reason_names[code] != NULL) {
+            *out = (adapter_ca_revoke_reason)code;
+            return CLM_OK;
+        }
+    }
+    for (int i = 0; text != NULL && i < ADAPTER_CA_REASON_MAX; i++) {
+        if (reason_names[i] != NULL && strcasecmp(text, reason_names[i]) == 0) {
+            *out = (adapter_ca_revoke_reason)i;
+            return CLM_OK;
+        }
+    }
+    return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                    "reason \"%.32s\" is not an RFC 5280 CRLReason (unspecified, keyCompromise, "
+                    "cACompromise, affiliationChanged, superseded, cessationOfOperation, "
+                    "certificateHold, privilegeWithdrawn, aACompromise, or 0-6, 9, 10)",
+                    text ? text : "");
+}
+
+clm_err adapter_ca_result_set(adapter_ca_result *result, adapter_ca_outcome outcome,
+                              const char *fmt, ...)
+{
+    va_list ap;
+
+    result->outcome = outcome;
+    va_start(ap, fmt);
+    vsnprintf(result->reason, sizeof result->reason, fmt, ap);
+    va_end(ap);
+    return CLM_OK;
+}
+
+void adapter_ca_result_free(adapter_ca_result *result)
+{
+    if (result == NULL)
+        return;
+    clm_arena_free(&result->arena);
+    memset(result, 0, sizeof *result);
 }

@@ -10,7 +10,7 @@
  *
  * Contracts, in this order:
  *   1. Endpoint probe      what does a network endpoint serve (adapters/tls)
- *   2. CA adapters         (to come: submit a CSR, poll a cookie, revoke)
+ *   2. CA adapters         submit a CSR, poll a cookie, revoke, CRL (adapters/ca)
  *   3. Endpoint adapters   (to come: test connection, discover, push, bind, unbind,
  *                           run a script: Windows gateway | WinRM | SSM)
  *
@@ -21,6 +21,7 @@
 #define CLM_ADAPTERS_ADAPTER_H
 
 #include "lib/base/arena.h"
+#include "lib/base/buf.h"
 #include "lib/base/clock.h"
 #include "lib/base/error.h"
 
@@ -270,9 +271,287 @@ clm_err adapter_probe_protocol_parse(const char *name, adapter_probe_protocol *o
 const char *adapter_probe_status_name(adapter_probe_status status);
 
 /* ==== 2. CA adapters ====================================================================
- * To come (adapters/ca/<name>/): submit a CSR -> issued | pending (cookie, retry after)
- * | rejected | unreachable | unconfigured | unsupported; poll a cookie; revoke.
+ *
+ * A CA adapter turns a certificate signing request into a certificate, after certmonger's
+ * helpers: every call ends in one outcome of a closed set, which the appliance stores
+ * and acts on (enrollment state machine, DESIGN.md "Data flow" 3):
+ *
+ *   issued        the certificate and its chain are in the result; done.
+ *   pending       the CA took the request but has not decided (approval, validation):
+ *                 store the cookie, call poll(cookie) again after retry_after seconds.
+ *   rejected      the CA refused this request for good (policy, bad CSR); the reason
+ *                 says why; resubmitting the same request gives the same answer.
+ *   unreachable   the CA could not be asked now (network, 5xx); retry after
+ *                 retry_after seconds with the same request.
+ *   unconfigured  the connector lacks something only an admin can supply (no CA key,
+ *                 no account); the reason says what; do not retry until it changes.
+ *   unsupported   this adapter does not do that operation (poll on a CA that never
+ *                 answers pending, revoke on one that cannot).
+ *   revoked       revoke only: the CA recorded the revocation.
+ *
+ * A clm_err other than CLM_OK means the call itself went wrong (a caller bug such as a
+ * NULL argument, CLM_ERR_NO_MEMORY, CLM_ERR_INTERNAL): no outcome, nothing changed.
+ * What the CA decides is an outcome with CLM_OK, never an error.
+ *
+ * Vendor fields: each adapter declares the fields it takes (adapter_field), once for the
+ * connector (the CA account: URLs, credentials, limits) and once per request (profile,
+ * validity); values arrive as name/value text pairs and are checked generically against
+ * the declarations (adapters/ca/fields.h: unknown field, missing required, wrong type,
+ * value not allowed, each an error naming the field), so the API rejects bad input
+ * before anything is written.
+ *
+ * State: adapters keep no files and know no store. What a connector must remember (the
+ * local CA's key and chain, its revocations; an ACME account key) goes through the
+ * adapter_ca_state the appliance gives to open(): named items, written together or not
+ * at all, secret ones sealed at rest by the appliance (store/seal.h).
+ *
+ * Thread rules: open and close are called once per connector instance, on one thread.
+ * submit and poll MAY be called from several threads at once on one instance (enrollment
+ * workers); revoke and crl too, and an implementation serialises what they change.
  */
+
+/** Outcome of a CA call. Stable names: adapter_ca_outcome_name(). */
+typedef enum adapter_ca_outcome {
+    ADAPTER_CA_ISSUED = 0,
+    ADAPTER_CA_PENDING,
+    ADAPTER_CA_REJECTED,
+    ADAPTER_CA_UNREACHABLE,
+    ADAPTER_CA_UNCONFIGURED,
+    ADAPTER_CA_UNSUPPORTED,
+    ADAPTER_CA_REVOKED,
+    ADAPTER_CA_OUTCOME_MAX
+} adapter_ca_outcome;
+
+/** Type of a vendor field's value. Stable names: adapter_field_type_name(). */
+typedef enum adapter_field_type {
+    ADAPTER_FIELD_STRING = 0, /* UTF-8 text without control characters, 1..max_len bytes */
+    ADAPTER_FIELD_INT,        /* decimal integer in min..max */
+    ADAPTER_FIELD_BOOL,       /* "true" or "false" */
+    ADAPTER_FIELD_CHOICE,     /* one of allowed (exact, case-sensitive) */
+    ADAPTER_FIELD_URL,        /* http:// or https:// URL without blanks or controls */
+    ADAPTER_FIELD_TYPE_MAX
+} adapter_field_type;
+
+/** Declaration of one vendor field (the reference guide's "Vendor-Specific Details"). */
+typedef struct adapter_field {
+    const char *name;        /* MUST: [a-z0-9_]+, unique in its list */
+    adapter_field_type type; /* MUST */
+    bool required;           /* MAY: false: optional */
+    const char *const *allowed; /* CHOICE: MUST, NULL-terminated; other types: NULL */
+    int64_t min, max;           /* INT: MUST, the inclusive range */
+    size_t max_len;             /* STRING, URL: MAY, 0: 1024 bytes */
+    const char *help;           /* MUST: one line for forms and `clmctl ... describe` */
+} adapter_field;
+
+/** One vendor field value as text; both strings borrowed for the call. */
+typedef struct adapter_field_value {
+    const char *name;
+    const char *value;
+} adapter_field_value;
+
+/** A list of vendor field values. */
+typedef struct adapter_fields {
+    const adapter_field_value *v;
+    size_t n;
+} adapter_fields;
+
+/** One item of connector state (see adapter_ca_state). */
+typedef struct adapter_ca_state_item {
+    const char *name;  /* [a-z0-9_]+ */
+    const void *data;  /* borrowed for the call */
+    size_t len;
+    bool secret;       /* sealed at rest, never returned by the API, never logged */
+} adapter_ca_state_item;
+
+/**
+ * Where a connector keeps what it must remember; implemented by the appliance (one
+ * LMDB record per connector, secret items sealed), by tests in memory.
+ */
+typedef struct adapter_ca_state {
+    /**
+     * MUST: append the item's bytes to out (opened when secret; the caller wipes secret
+     * buffers with clm_buf_wipe()).
+     * @return CLM_OK; CLM_ERR_NOT_FOUND when never written; CLM_ERR_STORE, CLM_ERR_CRYPTO
+     *         (a sealed item does not open).
+     */
+    clm_err (*get)(void *ctx, const char *name, clm_buf *out);
+    /**
+     * MUST: write the items, all or none (one transaction); items not named are kept.
+     * @return CLM_OK; CLM_ERR_STORE, CLM_ERR_STORE_FULL, CLM_ERR_NO_MEMORY: nothing written.
+     */
+    clm_err (*put)(void *ctx, const adapter_ca_state_item *items, size_t n);
+    void *ctx;
+} adapter_ca_state;
+
+/** What open() needs; everything borrowed until close(). */
+typedef struct adapter_ca_config {
+    const char *connector;   /* MUST: the connector's name, for messages */
+    adapter_fields fields;   /* MUST: connector fields, already checked (check_fields) */
+    adapter_ca_state *state; /* MUST */
+    const clm_clock *clock;  /* MAY: NULL: the system clock */
+} adapter_ca_config;
+
+/** One enrollment. Everything borrowed for the call. */
+typedef struct adapter_ca_request {
+    const void *csr;       /* MUST: PKCS#10, PEM or DER */
+    size_t csr_len;
+    adapter_fields fields; /* MUST: request fields, already checked (check_fields) */
+    const char *request_id; /* MAY: the appliance's id, for the CA's records and logs */
+} adapter_ca_request;
+
+/** RFC 5280 5.3.1 CRLReason codes (the values are the wire values). */
+typedef enum adapter_ca_revoke_reason {
+    ADAPTER_CA_REASON_UNSPECIFIED = 0,
+    ADAPTER_CA_REASON_KEY_COMPROMISE = 1,
+    ADAPTER_CA_REASON_CA_COMPROMISE = 2,
+    ADAPTER_CA_REASON_AFFILIATION_CHANGED = 3,
+    ADAPTER_CA_REASON_SUPERSEDED = 4,
+    ADAPTER_CA_REASON_CESSATION_OF_OPERATION = 5,
+    ADAPTER_CA_REASON_CERTIFICATE_HOLD = 6,
+    /* 7 is not used */
+    ADAPTER_CA_REASON_REMOVE_FROM_CRL = 8, /* delta CRLs only: never accepted by revoke */
+    ADAPTER_CA_REASON_PRIVILEGE_WITHDRAWN = 9,
+    ADAPTER_CA_REASON_AA_COMPROMISE = 10,
+    ADAPTER_CA_REASON_MAX
+} adapter_ca_revoke_reason;
+
+/** One revocation. Strings borrowed for the call. */
+typedef struct adapter_ca_revocation {
+    const char *serial; /* MUST: hex, as facts.h prints it (upper or lower case) */
+    adapter_ca_revoke_reason reason;
+    const void *cert;   /* MAY: the certificate (DER), for CAs that revoke by certificate */
+    size_t cert_len;
+} adapter_ca_revocation;
+
+/** One certificate, DER. */
+typedef struct adapter_ca_der {
+    const unsigned char *data;
+    size_t len;
+} adapter_ca_der;
+
+/** Longest reason text kept, NUL included. */
+#define ADAPTER_CA_REASON_TEXT_MAX 256
+
+/**
+ * The result of submit, poll or revoke. Zero-initialise before the call; release with
+ * adapter_ca_result_free() after every call, whatever it returned (the arena may hold
+ * memory). Everything it points to lives in its arena.
+ */
+typedef struct adapter_ca_result {
+    adapter_ca_outcome outcome;
+    char reason[ADAPTER_CA_REASON_TEXT_MAX]; /* not issued/revoked: why, for people */
+    const char *cookie;  /* pending: opaque text the appliance stores and gives to poll */
+    int64_t retry_after; /* pending, unreachable: seconds; 0: the caller's default */
+    adapter_ca_der cert; /* issued: the certificate */
+    adapter_ca_der *chain; /* issued: its issuers, nearest first, up to the root if known */
+    size_t chain_len;
+    const char *serial;  /* issued, revoked: upper-case hex (facts.h) */
+    clm_arena arena;
+} adapter_ca_result;
+
+/** A configured connector: the adapter's own, opaque to the appliance. */
+typedef struct adapter_ca adapter_ca;
+
+/** Capability flags of a CA adapter. */
+enum {
+    ADAPTER_CA_F_PENDING = 1u << 0, /* may answer pending (then poll MUST be set) */
+    ADAPTER_CA_F_REVOKE = 1u << 1,  /* revoke is set */
+    ADAPTER_CA_F_CRL = 1u << 2,     /* crl is set */
+};
+
+/** A CA adapter implementation (adapters/ca/<name>/). */
+typedef struct adapter_ca_ops {
+    /** MUST: unique name ("local", "acme"). */
+    const char *name;
+    /** MAY: ADAPTER_CA_F_* bits. */
+    unsigned flags;
+    /** MUST (may be 0 long): the connector's fields. */
+    const adapter_field *config_fields;
+    size_t n_config_fields;
+    /** MUST (may be 0 long): each request's fields. */
+    const adapter_field *request_fields;
+    size_t n_request_fields;
+    /**
+     * MUST: check field values against the declarations (ca_fields_check) and any rule
+     * that spans fields; no network, no state. request false: connector fields; true:
+     * request fields.
+     * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT naming the field ("fields.profile: ...").
+     */
+    clm_err (*check_fields)(const adapter_fields *fields, bool request);
+    /**
+     * MUST: make a connector instance: read its state, parse keys once (submit must be
+     * cheap). A connector that still lacks what only an admin can give opens fine and
+     * answers unconfigured.
+     * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT (fields); CLM_ERR_STORE, CLM_ERR_CRYPTO,
+     *         CLM_ERR_PARSE (state unreadable: a message naming the item);
+     *         CLM_ERR_NO_MEMORY.
+     */
+    clm_err (*open)(const adapter_ca_config *config, adapter_ca **out);
+    /** MUST: free an instance (no call on it may be running). Accepts NULL. */
+    void (*close)(adapter_ca *ca);
+    /**
+     * MUST: submit a request.
+     * @param[out] out issued | pending | rejected | unreachable | unconfigured.
+     * @return CLM_OK with an outcome; CLM_ERR_INVALID_ARGUMENT (NULL arguments);
+     *         CLM_ERR_NO_MEMORY; CLM_ERR_STORE when the state cannot be written.
+     */
+    clm_err (*submit)(adapter_ca *ca, const adapter_ca_request *request,
+                      adapter_ca_result *out);
+    /** MAY (MUST with ADAPTER_CA_F_PENDING): ask again about a pending cookie; outcomes
+     *  as submit (revoked for a pending revocation). */
+    clm_err (*poll)(adapter_ca *ca, const char *cookie, adapter_ca_result *out);
+    /** MAY (MUST with ADAPTER_CA_F_REVOKE): revoke a certificate.
+     *  @param[out] out revoked | pending | rejected | unreachable | unconfigured. */
+    clm_err (*revoke)(adapter_ca *ca, const adapter_ca_revocation *revocation,
+                      adapter_ca_result *out);
+    /** MAY (MUST with ADAPTER_CA_F_CRL): append the CA's current CRL (DER) to out.
+     *  @return CLM_OK; CLM_ERR_UNAVAILABLE (not configured, unreachable); others. */
+    clm_err (*crl)(adapter_ca *ca, clm_buf *out);
+} adapter_ca_ops;
+
+/**
+ * @brief Register a CA adapter (at start-up, before threads). The CA registry lives in
+ * adapters/ca (//adapters/ca, registry.c), beside the field checks it runs on the
+ * declarations.
+ * @param[in] ops a static table; name, check_fields, open, close, submit must be set,
+ *            and poll, revoke, crl as its flags promise; the field lists must be valid
+ *            declarations (names, allowed lists, ranges).
+ * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT naming what is wrong;
+ *         CLM_ERR_ALREADY_EXISTS (the name is taken); CLM_ERR_NO_MEMORY (full).
+ */
+clm_err adapter_ca_register(const adapter_ca_ops *ops);
+
+/** @return the registered CA adapter of that name, or NULL. */
+const adapter_ca_ops *adapter_ca_find(const char *name);
+
+/** @return "issued", "pending", "rejected", "unreachable", "unconfigured",
+ *          "unsupported", "revoked"; "unknown" out of range. Stable: stored. */
+const char *adapter_ca_outcome_name(adapter_ca_outcome outcome);
+
+/** @return "string", "int", "bool", "choice", "url"; "unknown" out of range. */
+const char *adapter_field_type_name(adapter_field_type type);
+
+/** @return RFC 5280's names: "unspecified", "keyCompromise", "cACompromise",
+ *          "affiliationChanged", "superseded", "cessationOfOperation", "certificateHold",
+ *          "removeFromCRL", "privilegeWithdrawn", "aACompromise"; "unknown" otherwise. */
+const char *adapter_ca_revoke_reason_name(adapter_ca_revoke_reason reason);
+
+/**
+ * @brief Parse a reason name as adapter_ca_revoke_reason_name() gives it (ignoring case)
+ * or its decimal code.
+ * @return CLM_OK, or CLM_ERR_INVALID_ARGUMENT naming the value (7 is not a reason).
+ */
+clm_err adapter_ca_revoke_reason_parse(const char *text, adapter_ca_revoke_reason *out);
+
+/**
+ * @brief Set an outcome with its reason (printf-style), for implementations.
+ * @return CLM_OK, so that `return adapter_ca_result_set(...)` ends a call.
+ */
+clm_err adapter_ca_result_set(adapter_ca_result *result, adapter_ca_outcome outcome,
+                              const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** Release what a result holds and zero it. Accepts NULL. */
+void adapter_ca_result_free(adapter_ca_result *result);
 
 /* ==== 3. Endpoint adapters ==============================================================
  * To come (adapters/windows/, adapters/aws/): test connection, discover, push, bind,

@@ -5,6 +5,7 @@
 #include "lib/pki/name.h"
 #include "lib/pki/pki_internal.h"
 #include "lib/pki/random.h"
+#include "lib/pki/x509_build.h"
 
 #include <limits.h>
 #include <openssl/bn.h>
@@ -346,13 +347,16 @@ static clm_err add_san(X509 *x, const pki_cert_template *tmpl)
     return err;
 }
 
+const EVP_MD *pki_x509_sign_digest(EVP_PKEY *signer)
+{
+    if (EVP_PKEY_id(signer) == EVP_PKEY_EC && EVP_PKEY_bits(signer) >= 384)
+        return EVP_sha384();
+    return EVP_sha256();
+}
+
 static clm_err cert_sign(X509 *x, EVP_PKEY *signer)
 {
-    const EVP_MD *md = EVP_sha256();
-
-    if (EVP_PKEY_id(signer) == EVP_PKEY_EC && EVP_PKEY_bits(signer) >= 384)
-        md = EVP_sha384();
-    if (X509_sign(x, signer, md) <= 0)
+    if (X509_sign(x, signer, pki_x509_sign_digest(signer)) <= 0)
         return pki_fail_ssl(CLM_ERR_CRYPTO, "cannot sign the certificate");
     return CLM_OK;
 }
@@ -438,6 +442,56 @@ clm_err pki_cert_issue(const pki_cert_template *tmpl, EVP_PKEY *subject_key, X50
 fail:
     X509_free(x);
     return clm_error_context(err, "certificate \"%s\"", tmpl->common_name);
+}
+
+/* ---- public: building blocks (x509_build.h) ------------------------------------------- */
+
+clm_err pki_x509_set_random_serial(X509 *x)
+{
+    return set_serial(x);
+}
+
+clm_err pki_x509_set_validity(X509 *x, int64_t not_before, int64_t not_after)
+{
+    time_t nb = (time_t)not_before, na = (time_t)not_after;
+
+    if (X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &nb) == NULL ||
+        X509_time_adj_ex(X509_getm_notAfter(x), 0, 0, &na) == NULL)
+        return pki_fail_ssl(CLM_ERR_CRYPTO, "cannot set the validity period");
+    return CLM_OK;
+}
+
+clm_err pki_x509_add_basic_constraints(X509 *x, bool ca, long pathlen)
+{
+    return add_basic_constraints(x, ca, pathlen);
+}
+
+clm_err pki_x509_add_key_usage(X509 *x, unsigned usage)
+{
+    int bits[9];
+    size_t n = 0;
+
+    if (usage == 0 || (usage >> 9) != 0)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "keyUsage bits 0x%x are not valid", usage);
+    for (int bit = 0; bit < 9; bit++)
+        if (usage & (1u << bit))
+            bits[n++] = bit;
+    return add_key_usage(x, bits, n);
+}
+
+clm_err pki_x509_add_ski(X509 *x)
+{
+    return add_ski(x);
+}
+
+clm_err pki_x509_add_aki(X509 *x, X509 *issuer)
+{
+    return add_aki(x, issuer);
+}
+
+clm_err pki_x509_sign(X509 *x, EVP_PKEY *signer)
+{
+    return cert_sign(x, signer);
 }
 
 /* ---- public: checking ------------------------------------------------------------------ */

@@ -47,6 +47,7 @@
 #include "lib/pki/key.h"
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -127,5 +128,14 @@ clm_err pki_csr_build(const pki_csr_fields *fields, const pki_csr_policy *policy
  *         signature does not verify; CLM_ERR_NO_MEMORY.
  */
 clm_err pki_csr_parse(const void *data, size_t len, pki_facts **out);
+
+/**
+ * @brief Read a request as pki_csr_parse() does (PEM or DER, version 1, signature checked
+ * with its own key), and hand over the request itself: for a CA that signs it.
+ * @param[out] out the request; the caller frees it with X509_REQ_free(). NULL on error.
+ * @return CLM_OK; CLM_ERR_PARSE (not a request, truncated, trailing bytes, version);
+ *         CLM_ERR_CRYPTO when the signature does not verify.
+ */
+clm_err pki_csr_read(const void *data, size_t len, X509_REQ **out);
 
 #endif

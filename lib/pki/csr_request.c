@@ -174,21 +174,13 @@ static clm_err request_facts(X509_REQ *req, pki_facts *f)
     EVP_PKEY *pkey;
     unsigned char *der = NULL;
     int der_len;
-    long version = X509_REQ_get_version(req);
     clm_err err;
 
-    if (version != 0)
-        return clm_fail(CLM_ERR_PARSE, "request version %ld is not 1", version + 1);
+    /* version and signature: checked by pki_csr_read() */
     f->version = 1;
     pkey = X509_REQ_get_pubkey(req);
     if (pkey == NULL)
         return pki_fail_ssl(CLM_ERR_PARSE, "the request's public key cannot be decoded");
-    if (X509_REQ_verify(req, pkey) != 1) {
-        EVP_PKEY_free(pkey);
-        return pki_fail_ssl(CLM_ERR_CRYPTO,
-                            "the request's signature does not verify with its own key (it was "
-                            "altered, or not signed by the key it names)");
-    }
     err = X509_PUBKEY_set(&pub, pkey) == 1 ? pki_facts_openssl_key(f, pub, pkey)
                                            : pki_fail_ssl(CLM_ERR_PARSE, "cannot read the key");
     X509_PUBKEY_free(pub);
@@ -212,10 +204,10 @@ static clm_err request_facts(X509_REQ *req, pki_facts *f)
     return err;
 }
 
-clm_err pki_csr_parse(const void *data, size_t len, pki_facts **out)
+clm_err pki_csr_read(const void *data, size_t len, X509_REQ **out)
 {
     X509_REQ *req = NULL;
-    pki_facts *f;
+    EVP_PKEY *pkey;
     clm_err err;
 
     *out = NULL;
@@ -238,6 +230,39 @@ clm_err pki_csr_parse(const void *data, size_t len, pki_facts **out)
     }
     if (req == NULL)
         return pki_fail_ssl(CLM_ERR_PARSE, "not a certificate request (PKCS#10)");
+    if (X509_REQ_get_version(req) != 0) {
+        long version = X509_REQ_get_version(req);
+        X509_REQ_free(req);
+        return clm_fail(CLM_ERR_PARSE, "request version %ld is not 1", version + 1);
+    }
+    /* X509_REQ_get_pubkey, not get0: BoringSSL has only the former */
+    pkey = X509_REQ_get_pubkey(req);
+    if (pkey == NULL) {
+        X509_REQ_free(req);
+        return pki_fail_ssl(CLM_ERR_PARSE, "the request's public key cannot be decoded");
+    }
+    if (X509_REQ_verify(req, pkey) != 1) {
+        EVP_PKEY_free(pkey);
+        X509_REQ_free(req);
+        return pki_fail_ssl(CLM_ERR_CRYPTO,
+                            "the request's signature does not verify with its own key (it was "
+                            "altered, or not signed by the key it names)");
+    }
+    EVP_PKEY_free(pkey);
+    ERR_clear_error();
+    *out = req;
+    return CLM_OK;
+}
+
+clm_err pki_csr_parse(const void *data, size_t len, pki_facts **out)
+{
+    X509_REQ *req = NULL;
+    pki_facts *f;
+    clm_err err;
+
+    *out = NULL;
+    if ((err = pki_csr_read(data, len, &req)) != CLM_OK)
+        return err;
     f = pki_facts_alloc();
     if (f == NULL) {
         X509_REQ_free(req);

@@ -8,7 +8,9 @@
 #include "lib/pki/key.h"
 #include "tests/unit.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,6 +211,56 @@ UNIT_TEST(test_names_and_key_types)
     EVP_PKEY_free(p521);
 }
 
+/* pki_csr_read hands over the verified request; pki_key_type_of_request reads its key's
+ * type from the request as pki_key_type_of does from the key. */
+UNIT_TEST(test_read_and_key_type)
+{
+    const pki_key_type types[] = {PKI_KEY_EC_P256, PKI_KEY_EC_P384, PKI_KEY_EC_P521,
+                                  PKI_KEY_RSA_2048};
+    pki_csr_fields f = {.common_name = "read.example.com", .hash = PKI_HASH_SHA256};
+
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        EVP_PKEY *key = NULL, *pub = NULL;
+        X509_REQ *req = NULL;
+        clm_buf pem = CLM_BUF_INIT;
+        pki_key_type t = PKI_KEY_TYPE_MAX, from_key = PKI_KEY_TYPE_MAX;
+
+        CHECK_INT_EQ(pki_key_generate(types[i], &key), CLM_OK);
+        CHECK_INT_EQ(pki_csr_build(&f, NULL, key, &pem), CLM_OK);
+        CHECK_INT_EQ(pki_csr_read(pem.data, pem.len, &req), CLM_OK);
+        pub = req ? X509_REQ_get_pubkey(req) : NULL;
+        CHECK_INT_EQ(pki_key_type_of_request(req, pub, &t), CLM_OK);
+        CHECK_INT_EQ(t, types[i]);
+        CHECK_INT_EQ(pki_key_type_of(key, &from_key), CLM_OK);
+        CHECK_INT_EQ(from_key, types[i]);
+        EVP_PKEY_free(pub);
+        X509_REQ_free(req);
+        /* one bit of the signature flipped: the request does not verify */
+        if (pem.len > 0) {
+            unsigned char *der = NULL;
+            int len;
+            req = NULL;
+            CHECK_INT_EQ(pki_csr_read(pem.data, pem.len, &req), CLM_OK);
+            len = req ? i2d_X509_REQ(req, &der) : 0;
+            X509_REQ_free(req);
+            req = NULL;
+            CHECK(len > 8);
+            if (len > 8) {
+                der[len - 3] ^= 0x10;
+                CHECK_INT_EQ(pki_csr_read(der, (size_t)len, &req), CLM_ERR_CRYPTO);
+                CHECK(req == NULL);
+            }
+            OPENSSL_free(der);
+        }
+        clm_buf_free(&pem);
+        EVP_PKEY_free(key);
+    }
+    {
+        X509_REQ *req = NULL;
+        CHECK_INT_EQ(pki_csr_read("junk", 4, &req), CLM_ERR_PARSE);
+    }
+}
+
 int main(void)
 {
     if (pki_key_generate(PKI_KEY_EC_P256, &ec_key) != CLM_OK ||
@@ -219,6 +271,7 @@ int main(void)
     UNIT_RUN(test_policy);
     UNIT_RUN(test_build_and_parse);
     UNIT_RUN(test_names_and_key_types);
+    UNIT_RUN(test_read_and_key_type);
     EVP_PKEY_free(ec_key);
     EVP_PKEY_free(rsa_key);
     return unit_report();

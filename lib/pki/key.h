@@ -19,6 +19,7 @@
 #include "lib/base/error.h"
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stddef.h>
 
 /** The kinds of key clm generates. Stored by name (pki_key_type_name), never by value;
@@ -57,6 +58,15 @@ clm_err pki_key_type_parse(const char *name, pki_key_type *out);
  *         "ED25519") when it is none of them; CLM_ERR_INVALID_ARGUMENT for NULL.
  */
 clm_err pki_key_type_of(EVP_PKEY *key, pki_key_type *out);
+
+/**
+ * @brief pki_key_type_of() for the key of a request (key: the request's decoded key),
+ * reading the curve from the request's SubjectPublicKeyInfo as it is. Why: finding an
+ * EVP_PKEY's curve through X509_PUBKEY_set costs about 0.3 ms in OpenSSL 3 (encoder and
+ * decoder set-up), more than signing the certificate.
+ * @return as pki_key_type_of().
+ */
+clm_err pki_key_type_of_request(X509_REQ *req, EVP_PKEY *key, pki_key_type *out);
 
 /**
  * @brief Generate a new private key (EVP_PKEY_CTX keygen).
