@@ -4,13 +4,20 @@
 # csr_test run on it. pki_test is also built against the system OpenSSL 3, and each
 # library reads the PKCS#12 the other one wrote.
 set -eu
-# Find tests/boringssl/common.sh: the runfiles under `bazel test`, else the repository.
+# Find tests/boringssl/common.sh: the runfiles under `bazel test`, else CLM_REPO, else
+# the checkout this script is in.
 common=tests/boringssl/common.sh
-for BSSL_ROOT in "${TEST_SRCDIR:-/-}/${TEST_WORKSPACE:-clm}" "${CLM_REPO:-/-}" \
-    "$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)"; do
-    [ -f "$BSSL_ROOT/$common" ] && break
+BSSL_ROOT=$(dirname "$(readlink -f "$0")")
+while [ "$BSSL_ROOT" != / ] && [ ! -f "$BSSL_ROOT/$common" ]; do
+    BSSL_ROOT=$(dirname "$BSSL_ROOT")
 done
-# shellcheck source=../../tests/boringssl/common.sh
+for d in "${TEST_SRCDIR:-/-}/${TEST_WORKSPACE:-clm}" "${CLM_REPO:-/-}"; do
+    if [ -f "$d/$common" ]; then
+        BSSL_ROOT=$d
+        break
+    fi
+done
+# shellcheck source=/dev/null
 . "$BSSL_ROOT/$common"
 
 bssl_init libcrypto.so
