@@ -20,6 +20,7 @@
 #include "appliance/datadir.h"
 #include "appliance/identity.h"
 #include "appliance/issue_client.h"
+#include "appliance/rpc/absl_mutex.h"
 #include "appliance/server_setup.h"
 #include "lib/base/log.h"
 #include "lib/protodesc/descset.h"
@@ -136,6 +137,9 @@ int main(int argc, char **argv)
     sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Debian's Abseil is built without NDEBUG: its lock-graph deadlock detection would run
+       on every gRPC mutex (rpc/absl_mutex.h). Before any thread starts. */
+    rpc_absl_deadlock_detection_off();
 
     if (datadir_lock(app.config.data_dir, &lock_fd) != CLM_OK)
         return fail("data directory");

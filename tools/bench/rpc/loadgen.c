@@ -20,7 +20,7 @@
  */
 #include "clm/v1/admin.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
-#include "tools/bench/rpc/absl_mutex.h"
+#include "appliance/rpc/absl_mutex.h"
 #include "tools/bench/rpc/histogram.h"
 
 #include <errno.h>
@@ -710,7 +710,7 @@ int main(int argc, char **argv)
     if (!parse_options(argc, argv, &opt))
         return 2;
     if (!opt.deadlock_check)
-        bench_absl_deadlock_detection_off();
+        rpc_absl_deadlock_detection_off();
     grpc_init();
     if ((creds = make_credentials(&opt)) == NULL)
         return 2;
