@@ -39,6 +39,7 @@ typedef struct pass {
     sched *s;
     int64_t now;
     bool stopping, prune, reclaim;
+    int64_t fire_until; /* fire slots up to this time: now, or now + fire_ahead */
     struct sched_ctx **done, **live, **leased;
     size_t n_done, n_live, n_leased;
     uint32_t free_workers0, *kind_free0; /* capacity when the pass began */
@@ -78,8 +79,7 @@ clm_err sched_next_fire(const char *cron, const char *zone_name, int64_t after_n
 }
 
 /* A new queued run with the next id; its strings are borrowed from spec. */
-static clm_err run_record_init(store_txn *txn, const sched_new_run *spec, int64_t now,
-                               sched_run *r)
+static clm_err run_record_init(store_txn *txn, const sched_new_run *spec, int64_t now, sched_run *r)
 {
     clm_err err = store_seq_next(txn, &sched_runs_table, 1, &r->id);
 
@@ -88,7 +88,8 @@ static clm_err run_record_init(store_txn *txn, const sched_new_run *spec, int64_
     r->kind = (char *)spec->kind->name;
     r->schedule_id = spec->schedule_id;
     r->state = (char *)SCHED_STATE_QUEUED;
-    r->next_attempt_unix_nanos = now;
+    /* a run fired ahead of its slot waits for it */
+    r->next_attempt_unix_nanos = spec->scheduled_ns > now ? spec->scheduled_ns : now;
     r->batch_size = spec->batch_size;
     r->batch_interval_minutes = spec->batch_interval_minutes;
     r->created_unix_nanos = now;
@@ -374,7 +375,7 @@ static clm_err fire_one(store_txn *txn, pass *p, uint64_t id)
     sched_schedule *sc = &rec.r;
     sched_kind_entry *k;
     sched_misfire policy = SCHED_MISFIRE_DEFAULT;
-    bool create = true, late;
+    bool create = true, late, early;
     clm_err err = sched_schedule_load(txn, id, &rec);
 
     if (err == CLM_ERR_NOT_FOUND)
@@ -382,11 +383,14 @@ static clm_err fire_one(store_txn *txn, pass *p, uint64_t id)
     if (err != CLM_OK)
         return err;
     f = sc->next_fire_unix_nanos;
-    if (!sc->enabled || f <= 0 || f > p->now) {
+    k = sched_kind_entry_find(s, sc->kind);
+    /* Ahead of its slot: only a run to create, queued for the slot. Anything else (an
+       unknown kind) waits until the slot is due. */
+    early = f > p->now;
+    if (!sc->enabled || f <= 0 || f > p->fire_until || (early && k == NULL)) {
         sched_schedule_rec_free(&rec);
         return CLM_OK;
     }
-    k = sched_kind_entry_find(s, sc->kind);
     late = p->now - f > grace;
     if (k != NULL && sched_misfire_parse(sc->misfire, &policy) == CLM_OK &&
         policy == SCHED_MISFIRE_DEFAULT)
@@ -436,7 +440,9 @@ static clm_err fire_one(store_txn *txn, pass *p, uint64_t id)
         /* Room for it now (runnable runs of the kind were leased first): create it
            leased, one write instead of a queued run and then its lease. */
         err = run_record_init(txn, &nr, p->now, &r);
-        if (err == CLM_OK && p->free_workers > 0 && p->kind_free[ki] > 0) {
+        if (early)
+            wake_at(p, f); /* to lease it */
+        else if (err == CLM_OK && p->free_workers > 0 && p->kind_free[ki] > 0) {
             err = lease_take(p, k, &r);
             p->free_workers--;
             p->kind_free[ki]--;
@@ -658,16 +664,28 @@ static clm_err pass_fn(store_txn *txn, void *arg)
     /* Runs waiting already come first; then fired runs take what room is left. */
     if (err == CLM_OK && !p->stopping)
         err = lease_runnable(txn, p);
+    /* Fire ahead (slots up to fire_ahead_ms away): their runs are written now, queued
+       for their slot, so when it comes only the lease is left to do. Not in a pass that
+       leased runs: they would wait for this work's commit; a pass follows at once. */
+    p->fire_until = p->now;
+    if (p->n_leased == 0)
+        p->fire_until = p->now + s->opt.fire_ahead_ms * MS;
+    else
+        p->more = true;
     if (err == CLM_OK && !p->stopping) {
-        err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->now, s->opt.fire_batch,
-                      ids, &n, &later);
+        err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->fire_until,
+                      s->opt.fire_batch, ids, &n, &later);
         for (size_t i = 0; err == CLM_OK && i < n; i++)
             err = fire_one(txn, p, ids[i]);
-        if (err == CLM_OK) /* the first slot now: later ones, or due ones left for next time */
-            err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->now, 0, ids, &n,
-                          &later);
+        if (err == CLM_OK && n == s->opt.fire_batch)
+            p->more = true;
+        if (err == CLM_OK) /* the first slot beyond: wake ahead of it */
+            err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->fire_until, 0,
+                          ids, &n, &later);
+        /* Beyond the horizon: wake ahead of it. Within it but not fired (an unknown
+           kind): wake when it is due. */
         if (err == CLM_OK && later != INT64_MAX)
-            wake_at(p, later);
+            wake_at(p, later <= p->fire_until ? later : later - s->opt.fire_ahead_ms * MS);
     }
     free(ids);
     for (size_t i = 0; err == CLM_OK && p->prune && i < s->n_kinds && budget > 0; i++)

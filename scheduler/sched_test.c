@@ -42,6 +42,8 @@ static int64_t next_fire(harness *h, uint64_t id)
     return t;
 }
 
+#define AHEAD (INT64_C(500) * 1000000) /* options.fire_ahead_ms by default */
+
 UNIT_TEST(fires_once_per_slot)
 {
     harness *h = harness_new("slot", NULL);
@@ -52,8 +54,19 @@ UNIT_TEST(fires_once_per_slot)
     CHECK(id != 0);
     CHECK_INT_EQ(next_fire(h, id), T0 + MINS(5));
     CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
-    CHECK_INT_EQ(wake, T0 + MINS(5)); /* the dispatcher would sleep until the slot */
+    CHECK_INT_EQ(wake, T0 + MINS(5) - AHEAD); /* asleep until it is time to fire ahead */
     CHECK_INT_EQ(count_runs(h, NULL), 0);
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - AHEAD - 1);
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    CHECK_INT_EQ(count_runs(h, NULL), 0); /* not yet */
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - AHEAD);
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    CHECK_INT_EQ(wake, T0 + MINS(5)); /* its run is written, queued for the slot */
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 1);
+    CHECK_INT_EQ(next_fire(h, id), T0 + MINS(10));
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    CHECK_INT_EQ(sched_wait_idle(h->s, 10000), CLM_OK);
+    CHECK_INT_EQ(atomic_load(&h->ks.calls), 0); /* and does not start before it */
     clm_clock_fake_set(&h->clock, T0 + MINS(5));
     tick_and_settle(h);
     CHECK_INT_EQ(atomic_load(&h->ks.calls), 1);

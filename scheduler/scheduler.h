@@ -10,7 +10,10 @@
  *   - A RUN (record clm.store.v1.JobRun) is one execution, from a schedule or from
  *     sched_run_now(). A dispatcher leases runnable runs to a pool of worker threads.
  *   - Firing: a slot at most options.misfire_grace_ms late is on time: one run for it, and
- *     the next slot follows it (so slots are never skipped or doubled). An older slot is a
+ *     the next slot follows it (so slots are never skipped or doubled). Slots are fired up
+ *     to options.fire_ahead_ms early: the run is created "queued" with next_attempt = the
+ *     slot (created < scheduled), and the schedule's next fire moves on at that moment; a
+ *     schedule disabled or deleted in that last moment still gets that run. An older slot is a
  *     misfire (the process was down): RUN_ONCE enqueues one run for all missed slots and
  *     continues from now; SKIP enqueues none. A schedule whose previous run has not started
  *     yet ("queued") does not enqueue another (coalesced). A schedule whose kind is not
@@ -176,6 +179,12 @@ typedef struct sched_options {
     int64_t prune_interval_ms;    /* how often retention runs; 0 = 60000 */
     int64_t stop_grace_ms;        /* sched_stop(): wait this long before cancelling; 0 = 10000 */
     uint32_t fire_batch;          /* due schedules per dispatcher transaction; 0 = 1000 */
+    /**
+     * Fire schedules this long before their slot: the run is written then, queued for the
+     * slot, so that when the slot comes only its lease is left to commit (dispatch lag of
+     * a burst: docs/benchmarks.md). 0 = 500; at most 60000.
+     */
+    int64_t fire_ahead_ms;
     /**
      * Runs leased beyond the idle workers, waiting in memory for one (their leases are
      * renewed like the others). Lets a burst of due runs be leased in the transaction that
