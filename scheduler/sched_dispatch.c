@@ -680,8 +680,8 @@ static clm_err pass_fn(store_txn *txn, void *arg)
         if (err == CLM_OK && n == s->opt.fire_batch)
             p->more = true;
         if (err == CLM_OK) /* the first slot beyond: wake ahead of it */
-            err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->fire_until, 0,
-                          ids, &n, &later);
+            err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->fire_until, 0, ids,
+                          &n, &later);
         /* Beyond the horizon: wake ahead of it. Within it but not fired (an unknown
            kind): wake when it is due. */
         if (err == CLM_OK && later != INT64_MAX)

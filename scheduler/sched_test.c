@@ -248,6 +248,44 @@ UNIT_TEST(lease_expiry_after_crash)
     harness_free(h);
 }
 
+/* A slot fired ahead, then a crash before the slot: its queued run is in the store, so
+ * after the restart it runs once, at the slot, and the slot does not fire again. */
+UNIT_TEST(fired_ahead_then_crash)
+{
+    harness *h = harness_new("ahead", NULL);
+    uint64_t id = add_schedule(h, "every5", "ok", "*/5 * * * *", NULL, SCHED_MISFIRE_DEFAULT);
+    const store_table *const *tables;
+    sched_schedule *sc = NULL;
+    char dir[600];
+    size_t n;
+
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - AHEAD);
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK);
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 1);
+    crash_image(h, dir, sizeof(dir));
+    harness_engine_free(h);
+    store_close(h->st);
+    tables = sched_tables(&n);
+    CHECK_INT_EQ(store_open(dir, NULL, tables, n, &h->st), CLM_OK);
+    harness_engine(h, NULL);
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 1); /* in the image, before any tick */
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - 1);
+    tick_and_settle(h);
+    CHECK_INT_EQ(atomic_load(&h->ks.calls), 0); /* not before its slot */
+    CHECK_INT_EQ(count_runs(h, NULL), 1);
+    clm_clock_fake_set(&h->clock, T0 + MINS(5));
+    tick_and_settle(h);
+    tick_and_settle(h);
+    CHECK_INT_EQ(atomic_load(&h->ks.calls), 1);
+    CHECK_INT_EQ(count_runs(h, NULL), 1);
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_SUCCEEDED), 1);
+    CHECK_INT_EQ(sched_schedule_get(h->s, id, NULL, &sc), CLM_OK);
+    CHECK_INT_EQ(sc->fire_count, 1);
+    CHECK_INT_EQ(sc->next_fire_unix_nanos, T0 + MINS(10));
+    sched_schedule_free(sc);
+    harness_free(h);
+}
+
 UNIT_TEST(reclaim_at_start_and_exhausted_attempts)
 {
     harness *h = harness_new("reclaim", NULL);
@@ -502,6 +540,7 @@ int main(void)
     UNIT_RUN(misfire_after_downtime);
     UNIT_RUN(retries_with_backoff);
     UNIT_RUN(lease_expiry_after_crash);
+    UNIT_RUN(fired_ahead_then_crash);
     UNIT_RUN(reclaim_at_start_and_exhausted_attempts);
     UNIT_RUN(per_kind_concurrency);
     UNIT_RUN(cancellation);

@@ -42,6 +42,11 @@
  * At-least-once: a run can be executed more than once (its process died after the work
  * and before the result was stored, or its lease expired while it was slow). Job kinds
  * MUST therefore be idempotent: running an attempt again must be harmless.
+ * Durability: dispatcher passes commit with STORE_UPDATE_NO_SYNC and flush after handing
+ * their runs to the workers (watchers hear of a change only after the flush). A killed
+ * process loses nothing; a power cut can undo the last pass whole, and then its slots
+ * fire again and its runs are leased again with the same attempt number: the same as a
+ * process that died just before that pass, within at-least-once.
  *
  * Storage (tables the host passes to store_open() with its own, see sched_tables()):
  *   "sched_schedules": be64(id) -> Schedule
