@@ -516,6 +516,34 @@ UNIT_TEST(progress_throttling)
     harness_free(h);
 }
 
+/* A report still held back by the throttle when the run ends is stored with the result. */
+UNIT_TEST(progress_flushed_at_end)
+{
+    harness *h = harness_new("progress-end", NULL);
+    uint64_t id = run_now(h, "progress");
+    sched_run *r;
+
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK);
+    progress_wait(&h->ks, 1);
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK); /* "one" stored */
+    progress_go(&h->ks);
+    progress_wait(&h->ks, 2); /* "two", "three": throttled (the fake clock stands still) */
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK);
+    r = run_read(h, id);
+    CHECK_INT_EQ(r->progress_done, 1);
+    sched_run_free(r);
+    progress_go(&h->ks);
+    CHECK_INT_EQ(sched_wait_idle(h->s, 10000), CLM_OK);
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK);
+    r = run_read(h, id);
+    CHECK_STR_EQ(r->state, SCHED_STATE_SUCCEEDED);
+    CHECK_INT_EQ(r->progress_done, 3);
+    CHECK_INT_EQ(r->progress_total, 10);
+    CHECK_STR_EQ(r->progress_message, "three");
+    sched_run_free(r);
+    harness_free(h);
+}
+
 UNIT_TEST(dst_schedule_next_fire)
 {
     harness *h = harness_new("dst", NULL);
@@ -546,6 +574,7 @@ int main(void)
     UNIT_RUN(cancellation);
     UNIT_RUN(batches_with_intervals);
     UNIT_RUN(progress_throttling);
+    UNIT_RUN(progress_flushed_at_end);
     UNIT_RUN(dst_schedule_next_fire);
     return unit_report();
 }
