@@ -367,7 +367,9 @@ static clm_err collect(store_txn *txn, const store_table *t, const store_index *
 
 static clm_err lease_take(pass *p, sched_kind_entry *k, sched_run *r);
 
-static clm_err fire_one(store_txn *txn, pass *p, uint64_t id)
+/* Fire one schedule if its slot is within p->fire_until; *processed counts those fired or
+ * advanced. */
+static clm_err fire_one(store_txn *txn, pass *p, uint64_t id, size_t *processed)
 {
     sched *s = p->s;
     int64_t grace = s->opt.misfire_grace_ms * MS, f, next = 0;
@@ -461,6 +463,7 @@ static clm_err fire_one(store_txn *txn, pass *p, uint64_t id)
     }
     sc->last_fire_unix_nanos = f;
     sc->next_fire_unix_nanos = next;
+    (*processed)++;
     err = sched_schedule_store(txn, &rec);
     sched_schedule_rec_free(&rec);
     return err;
@@ -638,7 +641,7 @@ static clm_err pass_fn(store_txn *txn, void *arg)
     pass *p = arg;
     sched *s = p->s;
     size_t n, budget = PRUNE_BATCH;
-    int64_t later;
+    int64_t later, ahead = s->opt.fire_ahead_ms * MS;
     uint64_t *ids = NULL;
     clm_err err = CLM_OK;
 
@@ -666,26 +669,28 @@ static clm_err pass_fn(store_txn *txn, void *arg)
         err = lease_runnable(txn, p);
     /* Fire ahead (slots up to fire_ahead_ms away): their runs are written now, queued
        for their slot, so when it comes only the lease is left to do. Not in a pass that
-       leased runs: they would wait for this work's commit; a pass follows at once. */
-    p->fire_until = p->now;
-    if (p->n_leased == 0)
-        p->fire_until = p->now + s->opt.fire_ahead_ms * MS;
-    else
-        p->more = true;
+       leased runs: they would wait for this work's commit; the next pass does it. */
+    p->fire_until = p->n_leased == 0 ? p->now + ahead : p->now;
     if (err == CLM_OK && !p->stopping) {
+        size_t processed = 0;
+
         err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->fire_until,
                       s->opt.fire_batch, ids, &n, &later);
         for (size_t i = 0; err == CLM_OK && i < n; i++)
-            err = fire_one(txn, p, ids[i]);
-        if (err == CLM_OK && n == s->opt.fire_batch)
-            p->more = true;
-        if (err == CLM_OK) /* the first slot beyond: wake ahead of it */
+            err = fire_one(txn, p, ids[i], &processed);
+        if (err == CLM_OK && n == s->opt.fire_batch && processed > 0)
+            p->more = true; /* a full batch: go on at once */
+        if (err == CLM_OK)  /* the first slot not fired */
             err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->fire_until, 0, ids,
                           &n, &later);
-        /* Beyond the horizon: wake ahead of it. Within it but not fired (an unknown
-           kind): wake when it is due. */
-        if (err == CLM_OK && later != INT64_MAX)
-            wake_at(p, later <= p->fire_until ? later : later - s->opt.fire_ahead_ms * MS);
+        if (err == CLM_OK && later != INT64_MAX) {
+            if (later <= p->fire_until) /* left over, or ahead but of an unknown kind */
+                wake_at(p, later);
+            else if (later - ahead <= p->now) /* to fire ahead, now that the leases are out */
+                p->more = true;
+            else
+                wake_at(p, later - ahead);
+        }
     }
     free(ids);
     for (size_t i = 0; err == CLM_OK && p->prune && i < s->n_kinds && budget > 0; i++)

@@ -286,6 +286,27 @@ UNIT_TEST(fired_ahead_then_crash)
     harness_free(h);
 }
 
+/* A pass that leases runs fires nothing ahead (the leases would wait for that work's
+ * commit): it asks for the next pass at once, and that one fires ahead. */
+UNIT_TEST(fire_ahead_after_the_leases)
+{
+    harness *h = harness_new("ahead-leases", NULL);
+    int64_t wake = 0;
+
+    add_schedule(h, "every5", "ok", "*/5 * * * *", NULL, SCHED_MISFIRE_DEFAULT);
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - AHEAD);
+    run_now(h, "gate");
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    gate_wait_inside(&h->ks, 1);
+    CHECK_INT_EQ(wake, T0 + MINS(5) - AHEAD); /* again at once */
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 0);
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 1);
+    CHECK_INT_EQ(wake, T0 + MINS(5));
+    gate_release(&h->ks, 1);
+    harness_free(h);
+}
+
 UNIT_TEST(reclaim_at_start_and_exhausted_attempts)
 {
     harness *h = harness_new("reclaim", NULL);
@@ -569,6 +590,7 @@ int main(void)
     UNIT_RUN(retries_with_backoff);
     UNIT_RUN(lease_expiry_after_crash);
     UNIT_RUN(fired_ahead_then_crash);
+    UNIT_RUN(fire_ahead_after_the_leases);
     UNIT_RUN(reclaim_at_start_and_exhausted_attempts);
     UNIT_RUN(per_kind_concurrency);
     UNIT_RUN(cancellation);
