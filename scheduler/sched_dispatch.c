@@ -1,10 +1,17 @@
 /*
  * scheduler/sched_dispatch.c: one dispatcher pass. In ONE write transaction it stores the
  * results of returned run functions, renews leases and stores throttled progress of the
- * running ones, expires the leases of dead owners, fires due schedules, prunes old runs
- * and leases runnable runs; after the commit it hands the leased runs to the workers and
+ * running ones, expires the leases of dead owners, leases runnable runs, fires due
+ * schedules (creating their runs already leased while there is room) and prunes old
+ * runs; after the commit it hands the leased runs to the workers, flushes the store and
  * notifies watchers. One transaction per pass keeps the commit count (and fsyncs) low
  * when a thousand schedules fire at once.
+ *
+ * Durability: the pass commits with STORE_UPDATE_NO_SYNC and flushes (store_sync) only
+ * after the workers have their runs, so no run waits for the disk. A kill -9 loses
+ * nothing (the commit is in the OS cache); a power cut in between can undo the last
+ * pass whole: its schedules fire again and its runs are leased again at the next start,
+ * which is at-least-once (scheduler.h), as if the process had died just before the pass.
  *
  * The transaction function may run twice (store map growth): it only fills the `pass`
  * outputs, which are reset at its start and applied after the commit.
@@ -32,6 +39,7 @@ typedef struct pass {
     sched *s;
     int64_t now;
     bool stopping, prune, reclaim;
+    int64_t fire_until; /* fire slots up to this time: now, or now + fire_ahead */
     struct sched_ctx **done, **live, **leased;
     size_t n_done, n_live, n_leased;
     uint32_t free_workers0, *kind_free0; /* capacity when the pass began */
@@ -70,30 +78,45 @@ clm_err sched_next_fire(const char *cron, const char *zone_name, int64_t after_n
     return CLM_OK;
 }
 
+/* A new queued run with the next id; its strings are borrowed from spec. */
+static clm_err run_record_init(store_txn *txn, const sched_new_run *spec, int64_t now, sched_run *r)
+{
+    clm_err err = store_seq_next(txn, &sched_runs_table, 1, &r->id);
+
+    if (err != CLM_OK)
+        return err;
+    r->kind = (char *)spec->kind->name;
+    r->schedule_id = spec->schedule_id;
+    r->state = (char *)SCHED_STATE_QUEUED;
+    /* a run fired ahead of its slot waits for it */
+    r->next_attempt_unix_nanos = spec->scheduled_ns > now ? spec->scheduled_ns : now;
+    r->batch_size = spec->batch_size;
+    r->batch_interval_minutes = spec->batch_interval_minutes;
+    r->created_unix_nanos = now;
+    r->updated_unix_nanos = now;
+    r->scheduled_unix_nanos = spec->scheduled_ns;
+    r->misfired = spec->misfired;
+    r->params.data = (uint8_t *)spec->params;
+    r->params.len = spec->params_len;
+    return CLM_OK;
+}
+
+static clm_err run_record_put(store_txn *txn, const sched_run *r)
+{
+    unsigned char key[8];
+
+    clm_put_be64(key, r->id);
+    return store_put(txn, &sched_runs_table, key, 8, &r->base, STORE_PUT_APPEND);
+}
+
 clm_err sched_run_create_in(sched *s, store_txn *txn, const sched_new_run *spec, int64_t now,
                             sched_changes *changes, uint64_t *id)
 {
     sched_run r = CLM__STORE__V1__JOB_RUN__INIT;
-    unsigned char key[8];
     clm_err err;
 
-    (void)s;
-    if ((err = store_seq_next(txn, &sched_runs_table, 1, &r.id)) != CLM_OK)
-        return err;
-    r.kind = (char *)spec->kind->name;
-    r.schedule_id = spec->schedule_id;
-    r.state = (char *)SCHED_STATE_QUEUED;
-    r.next_attempt_unix_nanos = now;
-    r.batch_size = spec->batch_size;
-    r.batch_interval_minutes = spec->batch_interval_minutes;
-    r.created_unix_nanos = now;
-    r.updated_unix_nanos = now;
-    r.scheduled_unix_nanos = spec->scheduled_ns;
-    r.misfired = spec->misfired;
-    r.params.data = (uint8_t *)spec->params;
-    r.params.len = spec->params_len;
-    clm_put_be64(key, r.id);
-    if ((err = store_put(txn, &sched_runs_table, key, 8, &r.base, STORE_PUT_APPEND)) != CLM_OK)
+    if ((err = run_record_init(txn, spec, now, &r)) != CLM_OK ||
+        (err = run_record_put(txn, &r)) != CLM_OK)
         return err;
     *id = r.id;
     return changes ? sched_changes_add(s, changes, &r) : CLM_OK;
@@ -342,7 +365,11 @@ static clm_err collect(store_txn *txn, const store_table *t, const store_index *
 
 /* ---- 4. firing schedules ------------------------------------------------------------------ */
 
-static clm_err fire_one(store_txn *txn, pass *p, uint64_t id)
+static clm_err lease_take(pass *p, sched_kind_entry *k, sched_run *r);
+
+/* Fire one schedule if its slot is within p->fire_until; *processed counts those fired or
+ * advanced. */
+static clm_err fire_one(store_txn *txn, pass *p, uint64_t id, size_t *processed)
 {
     sched *s = p->s;
     int64_t grace = s->opt.misfire_grace_ms * MS, f, next = 0;
@@ -350,7 +377,7 @@ static clm_err fire_one(store_txn *txn, pass *p, uint64_t id)
     sched_schedule *sc = &rec.r;
     sched_kind_entry *k;
     sched_misfire policy = SCHED_MISFIRE_DEFAULT;
-    bool create = true, late;
+    bool create = true, late, early;
     clm_err err = sched_schedule_load(txn, id, &rec);
 
     if (err == CLM_ERR_NOT_FOUND)
@@ -358,11 +385,14 @@ static clm_err fire_one(store_txn *txn, pass *p, uint64_t id)
     if (err != CLM_OK)
         return err;
     f = sc->next_fire_unix_nanos;
-    if (!sc->enabled || f <= 0 || f > p->now) {
+    k = sched_kind_entry_find(s, sc->kind);
+    /* Ahead of its slot: only a run to create, queued for the slot. Anything else (an
+       unknown kind) waits until the slot is due. */
+    early = f > p->now;
+    if (!sc->enabled || f <= 0 || f > p->fire_until || (early && k == NULL)) {
         sched_schedule_rec_free(&rec);
         return CLM_OK;
     }
-    k = sched_kind_entry_find(s, sc->kind);
     late = p->now - f > grace;
     if (k != NULL && sched_misfire_parse(sc->misfire, &policy) == CLM_OK &&
         policy == SCHED_MISFIRE_DEFAULT)
@@ -406,19 +436,34 @@ static clm_err fire_one(store_txn *txn, pass *p, uint64_t id)
                                                        : k->kind.batch_interval_minutes,
                             f,
                             late};
-        uint64_t run_id;
+        sched_run r = CLM__STORE__V1__JOB_RUN__INIT;
+        size_t ki = (size_t)(k - s->kinds);
 
-        err = sched_run_create_in(s, txn, &nr, p->now, &p->changes, &run_id);
+        /* Room for it now (runnable runs of the kind were leased first): create it
+           leased, one write instead of a queued run and then its lease. */
+        err = run_record_init(txn, &nr, p->now, &r);
+        if (early)
+            wake_at(p, f); /* to lease it */
+        else if (err == CLM_OK && p->free_workers > 0 && p->kind_free[ki] > 0) {
+            err = lease_take(p, k, &r);
+            p->free_workers--;
+            p->kind_free[ki]--;
+        }
+        if (err == CLM_OK)
+            err = run_record_put(txn, &r);
+        if (err == CLM_OK)
+            err = sched_changes_add(s, &p->changes, &r);
         if (err != CLM_OK) {
             sched_schedule_rec_free(&rec);
             return err;
         }
-        sc->last_run_id = run_id;
+        sc->last_run_id = r.id;
         sc->fire_count++;
         p->delta.fired++;
     }
     sc->last_fire_unix_nanos = f;
     sc->next_fire_unix_nanos = next;
+    (*processed)++;
     err = sched_schedule_store(txn, &rec);
     sched_schedule_rec_free(&rec);
     return err;
@@ -470,24 +515,25 @@ static clm_err prune_kind(store_txn *txn, pass *p, const sched_kind_entry *k, si
 
 /* ---- 6. leasing ------------------------------------------------------------------------- */
 
-static clm_err lease_one(store_txn *txn, pass *p, sched_kind_entry *k, uint64_t id)
+/* Lease `r` (queued) to this engine: change it in place (state, lease, attempt, times;
+ * strings borrowed from the engine) and add its job to p->leased. The caller stores r. */
+static clm_err lease_take(pass *p, sched_kind_entry *k, sched_run *r)
 {
     sched *s = p->s;
     struct sched_ctx *job;
-    sched_run_rec rec;
-    sched_run *r = &rec.r;
-    clm_err err = sched_run_load(txn, id, &rec);
 
-    if (err != CLM_OK)
-        return err == CLM_ERR_NOT_FOUND ? CLM_OK : err;
-    if (strcmp(r->state, SCHED_STATE_QUEUED) != 0) {
-        sched_run_rec_free(&rec);
-        return CLM_OK;
+    if (p->n_leased == p->cap_leased) {
+        size_t cap = p->cap_leased ? p->cap_leased * 2 : 32;
+        struct sched_ctx **grown = realloc(p->leased, cap * sizeof(*grown));
+
+        if (grown == NULL)
+            return clm_fail(CLM_ERR_NO_MEMORY, "scheduler: out of memory");
+        p->leased = grown;
+        p->cap_leased = cap;
     }
     job = calloc(1, sizeof(*job));
     if (job == NULL || (job->params = malloc(r->params.len + 1)) == NULL) {
         free(job);
-        sched_run_rec_free(&rec);
         return clm_fail(CLM_ERR_NO_MEMORY, "scheduler: out of memory");
     }
     r->state = (char *)SCHED_STATE_RUNNING;
@@ -517,24 +563,29 @@ static clm_err lease_one(store_txn *txn, pass *p, sched_kind_entry *k, uint64_t 
     job->params[r->params.len] = '\0';
     job->params_len = r->params.len;
     atomic_init(&job->cancel, r->cancel_requested);
-    if (p->n_leased == p->cap_leased) {
-        size_t cap = p->cap_leased ? p->cap_leased * 2 : 32;
-        struct sched_ctx **grown = realloc(p->leased, cap * sizeof(*grown));
-
-        if (grown == NULL) {
-            sched_job_free(job);
-            sched_run_rec_free(&rec);
-            return clm_fail(CLM_ERR_NO_MEMORY, "scheduler: out of memory");
-        }
-        p->leased = grown;
-        p->cap_leased = cap;
-    }
     p->leased[p->n_leased++] = job;
-    err = sched_run_store(txn, &rec);
-    if (err == CLM_OK)
-        err = sched_changes_add(s, &p->changes, r);
-    sched_run_rec_free(&rec);
     p->delta.leased++;
+    return CLM_OK;
+}
+
+static clm_err lease_one(store_txn *txn, pass *p, sched_kind_entry *k, uint64_t id)
+{
+    sched_run_rec rec;
+    sched_run *r = &rec.r;
+    clm_err err = sched_run_load(txn, id, &rec);
+
+    if (err != CLM_OK)
+        return err == CLM_ERR_NOT_FOUND ? CLM_OK : err;
+    if (strcmp(r->state, SCHED_STATE_QUEUED) != 0) {
+        sched_run_rec_free(&rec);
+        return CLM_OK;
+    }
+    err = lease_take(p, k, r);
+    if (err == CLM_OK)
+        err = sched_run_store(txn, &rec);
+    if (err == CLM_OK)
+        err = sched_changes_add(p->s, &p->changes, r);
+    sched_run_rec_free(&rec);
     return err;
 }
 
@@ -590,7 +641,7 @@ static clm_err pass_fn(store_txn *txn, void *arg)
     pass *p = arg;
     sched *s = p->s;
     size_t n, budget = PRUNE_BATCH;
-    int64_t later;
+    int64_t later, ahead = s->opt.fire_ahead_ms * MS;
     uint64_t *ids = NULL;
     clm_err err = CLM_OK;
 
@@ -613,22 +664,37 @@ static clm_err pass_fn(store_txn *txn, void *arg)
         p->more = true;
     if (err == CLM_OK && later != INT64_MAX)
         wake_at(p, later);
+    /* Runs waiting already come first; then fired runs take what room is left. */
+    if (err == CLM_OK && !p->stopping)
+        err = lease_runnable(txn, p);
+    /* Fire ahead (slots up to fire_ahead_ms away): their runs are written now, queued
+       for their slot, so when it comes only the lease is left to do. Not in a pass that
+       leased runs: they would wait for this work's commit; the next pass does it. */
+    p->fire_until = p->n_leased == 0 ? p->now + ahead : p->now;
     if (err == CLM_OK && !p->stopping) {
-        err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->now, s->opt.fire_batch,
-                      ids, &n, &later);
+        size_t processed = 0;
+
+        err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->fire_until,
+                      s->opt.fire_batch, ids, &n, &later);
         for (size_t i = 0; err == CLM_OK && i < n; i++)
-            err = fire_one(txn, p, ids[i]);
-        if (err == CLM_OK) /* the first slot now: later ones, or due ones left for next time */
-            err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->now, 0, ids, &n,
-                          &later);
-        if (err == CLM_OK && later != INT64_MAX)
-            wake_at(p, later);
+            err = fire_one(txn, p, ids[i], &processed);
+        if (err == CLM_OK && n == s->opt.fire_batch && processed > 0)
+            p->more = true; /* a full batch: go on at once */
+        if (err == CLM_OK)  /* the first slot not fired */
+            err = collect(txn, &sched_schedules_table, SCHED_IX_DUE, NULL, 0, p->fire_until, 0, ids,
+                          &n, &later);
+        if (err == CLM_OK && later != INT64_MAX) {
+            if (later <= p->fire_until) /* left over, or ahead but of an unknown kind */
+                wake_at(p, later);
+            else if (later - ahead <= p->now) /* to fire ahead, now that the leases are out */
+                p->more = true;
+            else
+                wake_at(p, later - ahead);
+        }
     }
     free(ids);
     for (size_t i = 0; err == CLM_OK && p->prune && i < s->n_kinds && budget > 0; i++)
         err = prune_kind(txn, p, &s->kinds[i], &budget);
-    if (err == CLM_OK && !p->stopping)
-        err = lease_runnable(txn, p);
     if (p->more)
         p->next_wake = p->now;
     return err;
@@ -673,8 +739,8 @@ clm_err sched_pass(sched *s, int64_t *next_wake_ns)
     pthread_mutex_unlock(&s->lock);
     p.reclaim = s->reclaim_pending;
     p.prune = p.now >= s->next_prune_ns && !p.stopping;
-    if (err == CLM_OK)
-        err = store_update(s->st, pass_fn, &p);
+    if (err == CLM_OK) /* flushed below, once the leased runs are on their way */
+        err = store_update_flags(s->st, STORE_UPDATE_NO_SYNC, pass_fn, &p);
     pthread_mutex_lock(&s->lock);
     s->stats.passes++;
     if (err == CLM_OK) {
@@ -732,6 +798,10 @@ clm_err sched_pass(sched *s, int64_t *next_wake_ns)
     }
     pthread_mutex_unlock(&s->lock);
     if (err == CLM_OK) {
+        /* Durable before anyone is told: a watcher never sees a state a power cut can undo
+           (the workers may; at-least-once covers them). */
+        if (store_sync(s->st) != CLM_OK)
+            CLM_LOG_ERROR("scheduler_sync_failed", "error", clm_error_message());
         for (size_t i = 0; i < p.n_done; i++)
             sched_job_free(p.done[i]);
         wake_at(&p, s->next_prune_ns);

@@ -46,6 +46,11 @@ static clm_err resolve_options(sched_options *o)
         o->stop_grace_ms = 10000;
     if (o->fire_batch == 0)
         o->fire_batch = 1000;
+    if (o->fire_ahead_ms == 0)
+        o->fire_ahead_ms = 500;
+    if (o->fire_ahead_ms < 0 || o->fire_ahead_ms > 60000)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "fire_ahead_ms: %lld is not in 0..60000",
+                        (long long)o->fire_ahead_ms);
     if (o->lease_ms < 30 || o->default_deadline_ms < 0 || o->misfire_grace_ms < 0 ||
         o->progress_interval_ms < 0 || o->retain_age_ms < 0 || o->prune_interval_ms < 0 ||
         o->stop_grace_ms < 0)

@@ -42,6 +42,8 @@ static int64_t next_fire(harness *h, uint64_t id)
     return t;
 }
 
+#define AHEAD (INT64_C(500) * 1000000) /* options.fire_ahead_ms by default */
+
 UNIT_TEST(fires_once_per_slot)
 {
     harness *h = harness_new("slot", NULL);
@@ -52,8 +54,19 @@ UNIT_TEST(fires_once_per_slot)
     CHECK(id != 0);
     CHECK_INT_EQ(next_fire(h, id), T0 + MINS(5));
     CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
-    CHECK_INT_EQ(wake, T0 + MINS(5)); /* the dispatcher would sleep until the slot */
+    CHECK_INT_EQ(wake, T0 + MINS(5) - AHEAD); /* asleep until it is time to fire ahead */
     CHECK_INT_EQ(count_runs(h, NULL), 0);
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - AHEAD - 1);
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    CHECK_INT_EQ(count_runs(h, NULL), 0); /* not yet */
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - AHEAD);
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    CHECK_INT_EQ(wake, T0 + MINS(5)); /* its run is written, queued for the slot */
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 1);
+    CHECK_INT_EQ(next_fire(h, id), T0 + MINS(10));
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    CHECK_INT_EQ(sched_wait_idle(h->s, 10000), CLM_OK);
+    CHECK_INT_EQ(atomic_load(&h->ks.calls), 0); /* and does not start before it */
     clm_clock_fake_set(&h->clock, T0 + MINS(5));
     tick_and_settle(h);
     CHECK_INT_EQ(atomic_load(&h->ks.calls), 1);
@@ -232,6 +245,65 @@ UNIT_TEST(lease_expiry_after_crash)
     CHECK_STR_EQ(run_state(h, id), SCHED_STATE_SUCCEEDED);
     CHECK_STR_EQ(run_state(h, id2), SCHED_STATE_SUCCEEDED);
     CHECK_INT_EQ(atomic_load(&h->ks.calls), 2);
+    harness_free(h);
+}
+
+/* A slot fired ahead, then a crash before the slot: its queued run is in the store, so
+ * after the restart it runs once, at the slot, and the slot does not fire again. */
+UNIT_TEST(fired_ahead_then_crash)
+{
+    harness *h = harness_new("ahead", NULL);
+    uint64_t id = add_schedule(h, "every5", "ok", "*/5 * * * *", NULL, SCHED_MISFIRE_DEFAULT);
+    const store_table *const *tables;
+    sched_schedule *sc = NULL;
+    char dir[600];
+    size_t n;
+
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - AHEAD);
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK);
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 1);
+    crash_image(h, dir, sizeof(dir));
+    harness_engine_free(h);
+    store_close(h->st);
+    tables = sched_tables(&n);
+    CHECK_INT_EQ(store_open(dir, NULL, tables, n, &h->st), CLM_OK);
+    harness_engine(h, NULL);
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 1); /* in the image, before any tick */
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - 1);
+    tick_and_settle(h);
+    CHECK_INT_EQ(atomic_load(&h->ks.calls), 0); /* not before its slot */
+    CHECK_INT_EQ(count_runs(h, NULL), 1);
+    clm_clock_fake_set(&h->clock, T0 + MINS(5));
+    tick_and_settle(h);
+    tick_and_settle(h);
+    CHECK_INT_EQ(atomic_load(&h->ks.calls), 1);
+    CHECK_INT_EQ(count_runs(h, NULL), 1);
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_SUCCEEDED), 1);
+    CHECK_INT_EQ(sched_schedule_get(h->s, id, NULL, &sc), CLM_OK);
+    CHECK_INT_EQ(sc->fire_count, 1);
+    CHECK_INT_EQ(sc->next_fire_unix_nanos, T0 + MINS(10));
+    sched_schedule_free(sc);
+    harness_free(h);
+}
+
+/* A pass that leases runs fires nothing ahead (the leases would wait for that work's
+ * commit): it asks for the next pass at once, and that one fires ahead. */
+UNIT_TEST(fire_ahead_after_the_leases)
+{
+    harness *h = harness_new("ahead-leases", NULL);
+    int64_t wake = 0;
+
+    add_schedule(h, "every5", "ok", "*/5 * * * *", NULL, SCHED_MISFIRE_DEFAULT);
+    clm_clock_fake_set(&h->clock, T0 + MINS(5) - AHEAD);
+    run_now(h, "gate");
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    gate_wait_inside(&h->ks, 1);
+    CHECK_INT_EQ(wake, T0 + MINS(5) - AHEAD); /* again at once */
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 0);
+    CHECK_INT_EQ(sched_tick(h->s, &wake), CLM_OK);
+    CHECK_INT_EQ(count_runs(h, SCHED_STATE_QUEUED), 1);
+    CHECK_INT_EQ(wake, T0 + MINS(5));
+    gate_release(&h->ks, 1);
     harness_free(h);
 }
 
@@ -465,6 +537,34 @@ UNIT_TEST(progress_throttling)
     harness_free(h);
 }
 
+/* A report still held back by the throttle when the run ends is stored with the result. */
+UNIT_TEST(progress_flushed_at_end)
+{
+    harness *h = harness_new("progress-end", NULL);
+    uint64_t id = run_now(h, "progress");
+    sched_run *r;
+
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK);
+    progress_wait(&h->ks, 1);
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK); /* "one" stored */
+    progress_go(&h->ks);
+    progress_wait(&h->ks, 2); /* "two", "three": throttled (the fake clock stands still) */
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK);
+    r = run_read(h, id);
+    CHECK_INT_EQ(r->progress_done, 1);
+    sched_run_free(r);
+    progress_go(&h->ks);
+    CHECK_INT_EQ(sched_wait_idle(h->s, 10000), CLM_OK);
+    CHECK_INT_EQ(sched_tick(h->s, NULL), CLM_OK);
+    r = run_read(h, id);
+    CHECK_STR_EQ(r->state, SCHED_STATE_SUCCEEDED);
+    CHECK_INT_EQ(r->progress_done, 3);
+    CHECK_INT_EQ(r->progress_total, 10);
+    CHECK_STR_EQ(r->progress_message, "three");
+    sched_run_free(r);
+    harness_free(h);
+}
+
 UNIT_TEST(dst_schedule_next_fire)
 {
     harness *h = harness_new("dst", NULL);
@@ -489,11 +589,14 @@ int main(void)
     UNIT_RUN(misfire_after_downtime);
     UNIT_RUN(retries_with_backoff);
     UNIT_RUN(lease_expiry_after_crash);
+    UNIT_RUN(fired_ahead_then_crash);
+    UNIT_RUN(fire_ahead_after_the_leases);
     UNIT_RUN(reclaim_at_start_and_exhausted_attempts);
     UNIT_RUN(per_kind_concurrency);
     UNIT_RUN(cancellation);
     UNIT_RUN(batches_with_intervals);
     UNIT_RUN(progress_throttling);
+    UNIT_RUN(progress_flushed_at_end);
     UNIT_RUN(dst_schedule_next_fire);
     return unit_report();
 }

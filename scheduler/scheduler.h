@@ -10,7 +10,10 @@
  *   - A RUN (record clm.store.v1.JobRun) is one execution, from a schedule or from
  *     sched_run_now(). A dispatcher leases runnable runs to a pool of worker threads.
  *   - Firing: a slot at most options.misfire_grace_ms late is on time: one run for it, and
- *     the next slot follows it (so slots are never skipped or doubled). An older slot is a
+ *     the next slot follows it (so slots are never skipped or doubled). Slots are fired up
+ *     to options.fire_ahead_ms early: the run is created "queued" with next_attempt = the
+ *     slot (created < scheduled), and the schedule's next fire moves on at that moment; a
+ *     schedule disabled or deleted in that last moment still gets that run. An older slot is a
  *     misfire (the process was down): RUN_ONCE enqueues one run for all missed slots and
  *     continues from now; SKIP enqueues none. A schedule whose previous run has not started
  *     yet ("queued") does not enqueue another (coalesced). A schedule whose kind is not
@@ -39,6 +42,11 @@
  * At-least-once: a run can be executed more than once (its process died after the work
  * and before the result was stored, or its lease expired while it was slow). Job kinds
  * MUST therefore be idempotent: running an attempt again must be harmless.
+ * Durability: dispatcher passes commit with STORE_UPDATE_NO_SYNC and flush after handing
+ * their runs to the workers (watchers hear of a change only after the flush). A killed
+ * process loses nothing; a power cut can undo the last pass whole, and then its slots
+ * fire again and its runs are leased again with the same attempt number: the same as a
+ * process that died just before that pass, within at-least-once.
  *
  * Storage (tables the host passes to store_open() with its own, see sched_tables()):
  *   "sched_schedules": be64(id) -> Schedule
@@ -176,6 +184,12 @@ typedef struct sched_options {
     int64_t prune_interval_ms;    /* how often retention runs; 0 = 60000 */
     int64_t stop_grace_ms;        /* sched_stop(): wait this long before cancelling; 0 = 10000 */
     uint32_t fire_batch;          /* due schedules per dispatcher transaction; 0 = 1000 */
+    /**
+     * Fire schedules this long before their slot: the run is written then, queued for the
+     * slot, so that when the slot comes only its lease is left to commit (dispatch lag of
+     * a burst: docs/benchmarks.md). 0 = 500; at most 60000.
+     */
+    int64_t fire_ahead_ms;
     /**
      * Runs leased beyond the idle workers, waiting in memory for one (their leases are
      * renewed like the others). Lets a burst of due runs be leased in the transaction that

@@ -483,7 +483,7 @@ clm_err store_open(const char *dir, const store_options *options, const store_ta
     if (err == CLM_OK)
         err = store_lmdb_env_open(st, handles);
     if (err == CLM_OK)
-        err = store_lmdb_run_update(st, schema_run, NULL);
+        err = store_lmdb_run_update(st, 0, schema_run, NULL);
     if (err != CLM_OK) {
         store_close(st);
         return err;

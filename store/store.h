@@ -229,6 +229,33 @@ typedef clm_err (*store_txn_fn)(store_txn *txn, void *arg);
  */
 clm_err store_update(store *st, store_txn_fn fn, void *arg);
 
+enum {
+    /**
+     * store_update_flags: commit without waiting for the disk (no fsync). The commit is
+     * visible to readers at once and survives the process being killed (its pages are in
+     * the operating system's cache), but an operating-system crash or power loss before
+     * the next synced commit or store_sync() may undo it. The database stays intact
+     * either way: the data pages are flushed before the root (LMDB MDB_NOMETASYNC), so a
+     * lost commit rolls back to the one before it, whole. For work that is safe to redo
+     * after a crash (the scheduler's dispatcher passes: at-least-once).
+     */
+    STORE_UPDATE_NO_SYNC = 1u << 0,
+};
+
+/**
+ * @brief store_update() with STORE_UPDATE_* flags (0: exactly store_update()).
+ * @return as store_update(); CLM_ERR_INVALID_ARGUMENT for an unknown flag.
+ */
+clm_err store_update_flags(store *st, unsigned flags, store_txn_fn fn, void *arg);
+
+/**
+ * @brief Make every commit so far durable (after STORE_UPDATE_NO_SYNC commits). Cheap
+ * when there is nothing to flush.
+ * @return CLM_OK, CLM_ERR_IO (the flush failed; the message says why).
+ * Thread rules: any thread, outside its transactions; runs beside readers and a writer.
+ */
+clm_err store_sync(store *st);
+
 /**
  * @brief Run `fn` in a read transaction (a consistent snapshot). For short reads: a map
  * growth may hold new transactions back until `fn` returns. Long scans (exports,

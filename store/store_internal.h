@@ -191,8 +191,9 @@ clm_err store_lmdb_table_drop(store_txn *txn, const char *name);
 clm_err store_lmdb_index_apply(store_txn *txn, const store_table_state *ts, size_t i,
                                const void *pkey, size_t pkey_len, const store_keys *from,
                                const store_keys *to);
-/** Run fn in a write transaction with growth retries, without the nesting check. */
-clm_err store_lmdb_run_update(store *st, store_txn_fn fn, void *arg);
+/** Run fn in a write transaction with growth retries, without the nesting check.
+ *  flags: STORE_UPDATE_*. */
+clm_err store_lmdb_run_update(store *st, unsigned flags, store_txn_fn fn, void *arg);
 
 /**
  * Put already-packed bytes into a table WITHOUT index maintenance or type check (meta,

@@ -612,14 +612,17 @@ static clm_err check_nesting(const store *st, const char *op)
     return CLM_OK;
 }
 
-clm_err store_lmdb_run_update(store *st, store_txn_fn fn, void *arg)
+clm_err store_lmdb_run_update(store *st, unsigned flags, store_txn_fn fn, void *arg)
 {
     store_txn *t = &st->wtxn;
+    /* NOMETASYNC, not NOSYNC: the data pages are flushed before the meta page is written,
+       so a crash loses at most whole commits and never leaves a root over missing pages. */
+    unsigned lmdb_flags = (flags & STORE_UPDATE_NO_SYNC) ? MDB_NOMETASYNC : 0;
 
     for (int attempt = 1;; attempt++) {
         const store *outer = tls_active;
         uint64_t seen;
-        clm_err err = txn_begin(st, &t->txn, 0, false, &seen);
+        clm_err err = txn_begin(st, &t->txn, lmdb_flags, false, &seen);
         int rc = 0;
 
         if (err != CLM_OK)
@@ -658,17 +661,34 @@ clm_err store_lmdb_run_update(store *st, store_txn_fn fn, void *arg)
     }
 }
 
-clm_err store_update(store *st, store_txn_fn fn, void *arg)
+clm_err store_update_flags(store *st, unsigned flags, store_txn_fn fn, void *arg)
 {
     clm_err err = check_nesting(st, "store_update");
 
     if (err != CLM_OK)
         return err;
+    if (flags & ~(unsigned)STORE_UPDATE_NO_SYNC)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "store_update: unknown flags 0x%x", flags);
     pthread_mutex_lock(&st->writer);
     store_grow_ahead(st, 3, 4);
-    err = store_lmdb_run_update(st, fn, arg);
+    err = store_lmdb_run_update(st, flags, fn, arg);
     pthread_mutex_unlock(&st->writer);
     return err;
+}
+
+clm_err store_update(store *st, store_txn_fn fn, void *arg)
+{
+    return store_update_flags(st, 0, fn, arg);
+}
+
+clm_err store_sync(store *st)
+{
+    int rc;
+
+    store_gate_shared_acquire(&st->gate, false); /* not during a remap */
+    rc = mdb_env_sync(st->env, 1);
+    store_gate_shared_release(&st->gate, false);
+    return rc ? lmdb_fail(NULL, rc, "store %s: flushing to disk", st->dir) : CLM_OK;
 }
 
 clm_err store_view(store *st, store_txn_fn fn, void *arg)

@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- tests ----------------------------------------------------------------------------- */
@@ -98,6 +100,47 @@ UNIT_TEST(put_get_delete)
     free_result(&r);
     CHECK_INT_EQ(store_view(st, put_in_read_fn, NULL), CLM_ERR_INVALID_ARGUMENT);
     CHECK_STR_CONTAINS(clm_error_message(), "read-only");
+    store_close(st);
+}
+
+UNIT_TEST(update_without_sync)
+{
+    const char *dir = new_dir("nosync");
+    store *st = open_store(dir, 0);
+    put_args a = {.id = 1, .name = "alpha", .team = "red"};
+    get_result r;
+    pid_t pid;
+    int status = -1;
+
+    CHECK_INT_EQ(store_update_flags(st, STORE_UPDATE_NO_SYNC, put_fn, &a), CLM_OK);
+    CHECK_INT_EQ(get_item(st, 1, &r), CLM_OK); /* visible at once, indexes included */
+    CHECK(r.item && strcmp(r.item->name, "alpha") == 0);
+    CHECK_INT_EQ(r.counts[1], 1);
+    free_result(&r);
+    CHECK_INT_EQ(store_update_flags(st, 1u << 7, put_fn, &a), CLM_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(clm_error_message(), "unknown flags");
+    CHECK_INT_EQ(store_sync(st), CLM_OK);
+    CHECK_INT_EQ(store_sync(st), CLM_OK); /* nothing to flush */
+    store_close(st);
+    /* A process killed right after a no-sync commit: the commit is there, whole. */
+    pid = fork();
+    if (pid == 0) {
+        store *child = open_store(dir, 0);
+        put_args b = {.id = 2, .count = 50, .name = "bulk", .team = "blue"};
+
+        if (child == NULL || store_update_flags(child, STORE_UPDATE_NO_SYNC, put_fn, &b) != CLM_OK)
+            _exit(1);
+        kill(getpid(), SIGKILL);
+        _exit(2);
+    }
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    st = open_store(dir, 0);
+    CHECK(st != NULL);
+    CHECK_INT_EQ(get_item(st, 51, &r), CLM_OK);
+    CHECK_INT_EQ(r.counts[0], 51);
+    CHECK_INT_EQ(r.counts[2], 51);
+    free_result(&r);
     store_close(st);
 }
 
@@ -560,6 +603,7 @@ int main(void)
     UNIT_RUN(open_close_and_schema);
     UNIT_RUN(newer_schema_refused);
     UNIT_RUN(put_get_delete);
+    UNIT_RUN(update_without_sync);
     UNIT_RUN(index_maintenance);
     UNIT_RUN(unique_conflict_leaves_nothing);
     UNIT_RUN(append_and_sequence);
