@@ -19,6 +19,7 @@
 #include "appliance/appstore.h"
 #include "appliance/datadir.h"
 #include "appliance/identity.h"
+#include "appliance/inventory/import_queue.h"
 #include "appliance/issue_client.h"
 #include "appliance/server_setup.h"
 #include "lib/base/log.h"
@@ -147,6 +148,10 @@ int main(int argc, char **argv)
         rc = fail("store");
         goto out;
     }
+    if (import_queue_new(app.store, 0, &app.imports) != CLM_OK) {
+        rc = fail("import queue");
+        goto out;
+    }
     if (appstore_scheduler_new(&app) != CLM_OK) {
         rc = fail("scheduler");
         goto out;
@@ -180,6 +185,7 @@ int main(int argc, char **argv)
     CLM_LOG_INFO("stopped");
 out:
     server_setup_free(&app);
+    import_queue_free(app.imports); /* after the server: its deferred calls are finished */
     sched_free(app.sched);
     store_close(app.store);
     seal_key_free(app.seal);

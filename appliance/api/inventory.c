@@ -10,6 +10,7 @@
 #include "appliance/inventory/certs.h"
 #include "appliance/inventory/export.h"
 #include "appliance/inventory/groups.h"
+#include "appliance/inventory/import_queue.h"
 #include "appliance/inventory/query.h"
 #include "appliance/inventory/tables.h"
 #include "clm/v1/inventory.pb-c.h"
@@ -140,6 +141,25 @@ static clm_err audit_in_txn(store_txn *txn, void *arg)
     return appstore_audit_in(txn, arg);
 }
 
+/* The writer thread of the import queue reports here once the request is committed
+ * (or failed); the reply goes out only then, so every OK is durable. */
+typedef struct import_call {
+    rpc_call *call;
+    const Clm__V1__ImportCertificatesRequest *req;
+    const Clm__V1__ImportCertificatesResponse *resp;
+} import_call;
+
+static void import_done(void *arg, clm_err err, const char *message)
+{
+    import_call *ic = arg;
+
+    if (err == CLM_OK)
+        CLM_LOG_INFO("inventory.import", "by", rpc_call_peer(ic->call)->identity, "items",
+                     CLM_I64(ic->req->n_items), "added", CLM_I64(ic->resp->added), "merged",
+                     CLM_I64(ic->resp->merged));
+    rpc_call_finish(ic->call, err, message);
+}
+
 static clm_err import_certificates(rpc_call *call, const ProtobufCMessage *request,
                                    ProtobufCMessage *response)
 {
@@ -154,6 +174,18 @@ static clm_err import_certificates(rpc_call *call, const ProtobufCMessage *reque
     rpc_call_set_audit_target(call, target);
     if ((err = inventory_import_validate(req)) != CLM_OK)
         return err;
+    if (op.app->imports != NULL) {
+        /* Group commit: parse here, write with other requests on the queue's thread. */
+        import_call *ic = clm_arena_alloc(rpc_call_arena(call), sizeof(*ic));
+        if (ic == NULL)
+            return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+        *ic = (import_call){call, req, (const void *)response};
+        rpc_call_defer(call);
+        if ((err = import_queue_submit(op.app->imports, &ctx, req, (void *)response,
+                                       import_done, ic)) != CLM_OK)
+            rpc_call_finish(call, err, clm_error_message());
+        return CLM_OK;
+    }
     err = inventory_import(&ctx, req, (void *)response);
     if (err == CLM_OK)
         CLM_LOG_INFO("inventory.import", "by", rpc_call_peer(call)->identity, "items",

@@ -219,15 +219,19 @@ typedef struct parsed_cert {
     size_t result; /* index into the response's results */
 } parsed_cert;
 
-typedef struct import_state {
-    const import_context *ctx;
+/* One request between parsing and writing; import_job in certs.h. The context is a copy:
+ * a queued job outlives its caller's stack frame. */
+struct import_job {
+    import_context ctx_copy;
+    const import_context *ctx; /* &ctx_copy */
     const Clm__V1__ImportCertificatesRequest *req;
     Clm__V1__ImportCertificatesResponse *resp;
     size_t results_cap;
     parsed_cert *certs;
     size_t n_certs, certs_cap;
     int64_t now;
-} import_state;
+};
+typedef struct import_job import_state;
 
 static Clm__V1__ImportResult *add_result(import_state *st, const char *label, const char *outcome,
                                          const char *error)
@@ -435,9 +439,8 @@ static clm_err add_new(import_state *st, store_txn *txn, uint64_t group_id, pars
     return store_put(txn, &inventory_certificates, key, 8, &r->base, STORE_PUT_APPEND);
 }
 
-static clm_err import_txn(store_txn *txn, void *arg)
+clm_err inventory_import_apply(store_txn *txn, import_job *st)
 {
-    import_state *st = arg;
     uint64_t group_id = INVENTORY_DEFAULT_GROUP_ID;
     clm_err err;
 
@@ -471,21 +474,62 @@ static clm_err import_txn(store_txn *txn, void *arg)
     return st->ctx->audit ? st->ctx->audit(txn, st->ctx->audit_arg) : CLM_OK;
 }
 
+clm_err inventory_import_prepare(const import_context *ctx,
+                                 const Clm__V1__ImportCertificatesRequest *req,
+                                 Clm__V1__ImportCertificatesResponse *resp, import_job **out)
+{
+    import_job *st = calloc(1, sizeof(*st));
+    clm_err err = CLM_OK;
+
+    *out = NULL;
+    if (st == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    st->ctx_copy = *ctx;
+    st->ctx = &st->ctx_copy;
+    st->req = req;
+    st->resp = resp;
+    st->now = clm_clock_now_ns(ctx->clock);
+    for (size_t i = 0; i < req->n_items && err == CLM_OK; i++)
+        err = parse_item(st, i);
+    if (err != CLM_OK) {
+        inventory_import_job_free(st);
+        return err;
+    }
+    *out = st;
+    return CLM_OK;
+}
+
+size_t inventory_import_job_certs(const import_job *job)
+{
+    return job->n_certs;
+}
+
+void inventory_import_job_free(import_job *st)
+{
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < st->n_certs; i++) {
+        pki_facts_free(st->certs[i].facts);
+        clm_buf_wipe(&st->certs[i].sealed_key);
+    }
+    free(st->certs);
+    free(st);
+}
+
+static clm_err import_txn(store_txn *txn, void *arg)
+{
+    return inventory_import_apply(txn, arg);
+}
+
 clm_err inventory_import(const import_context *ctx, const Clm__V1__ImportCertificatesRequest *req,
                          Clm__V1__ImportCertificatesResponse *resp)
 {
-    import_state st = {ctx, req, resp, 0, NULL, 0, 0, clm_clock_now_ns(ctx->clock)};
-    clm_err err = CLM_OK;
+    import_job *job;
+    clm_err err = inventory_import_prepare(ctx, req, resp, &job);
 
-    for (size_t i = 0; i < req->n_items && err == CLM_OK; i++)
-        err = parse_item(&st, i);
     /* Nothing parsed: nothing to write (the server audits the call itself). */
-    if (err == CLM_OK && st.n_certs > 0)
-        err = store_update(ctx->store, import_txn, &st);
-    for (size_t i = 0; i < st.n_certs; i++) {
-        pki_facts_free(st.certs[i].facts);
-        clm_buf_wipe(&st.certs[i].sealed_key);
-    }
-    free(st.certs);
+    if (err == CLM_OK && job->n_certs > 0)
+        err = store_update(ctx->store, import_txn, job);
+    inventory_import_job_free(job);
     return err;
 }
