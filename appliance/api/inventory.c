@@ -36,13 +36,27 @@ static inventory_op op_of(rpc_call *call, const ProtobufCMessage *request,
 
 /* ---- record -> API ---- */
 
-static char *group_name(store_txn *txn, clm_arena *arena, uint64_t id)
+/* The last group looked up: a page's certificates are mostly in one group, and each
+ * lookup reads and unpacks the group record. Valid for one transaction and arena. */
+typedef struct group_cache {
+    uint64_t id; /* 0: empty */
+    char *name;
+} group_cache;
+
+static char *group_name(store_txn *txn, clm_arena *arena, group_cache *cache, uint64_t id)
 {
     Clm__Store__V1__GroupRecord *g;
 
-    if (group_get_by_id(txn, arena, id ? id : INVENTORY_DEFAULT_GROUP_ID, &g) != CLM_OK) {
+    id = id ? id : INVENTORY_DEFAULT_GROUP_ID;
+    if (cache != NULL && cache->id == id)
+        return cache->name;
+    if (group_get_by_id(txn, arena, id, &g) != CLM_OK) {
         clm_error_clear();
         return "";
+    }
+    if (cache != NULL) {
+        cache->id = id;
+        cache->name = g->name;
     }
     return g->name;
 }
@@ -58,8 +72,8 @@ static char *lineage(store_txn *txn, clm_arena *arena, uint64_t id)
     return convert_hex(arena, r->sha256.data, r->sha256.len);
 }
 
-static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, int64_t now_ns,
-                                    const Clm__Store__V1__CertificateRecord *r)
+static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, group_cache *groups,
+                                    int64_t now_ns, const Clm__Store__V1__CertificateRecord *r)
 {
     Clm__V1__Certificate *c = clm_arena_alloc(arena, sizeof(*c));
 
@@ -99,7 +113,7 @@ static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, int64_t no
     c->template_name = r->template_name;
     c->version = r->version;
     c->status = (Clm__V1__CertificateStatus)r->status;
-    c->group = group_name(txn, arena, r->group_id);
+    c->group = group_name(txn, arena, groups, r->group_id);
     c->sources = clm_arena_alloc(arena, (r->n_sources + 1) * sizeof(*c->sources));
     for (size_t i = 0; c->sources && i < r->n_sources; i++) {
         const Clm__Store__V1__CertificateSource *s = r->sources[i];
@@ -201,13 +215,14 @@ typedef struct list_state {
     inventory_op *op;
     store_txn *txn;
     Clm__V1__ListCertificatesResponse *resp;
+    group_cache groups;
 } list_state;
 
 static clm_err emit_certificate(void *arg, Clm__Store__V1__CertificateRecord *record)
 {
     list_state *ls = arg;
     clm_arena *arena = rpc_call_arena(ls->op->call);
-    Clm__V1__Certificate *c = to_api(ls->txn, arena, ls->op->now_ns, record);
+    Clm__V1__Certificate *c = to_api(ls->txn, arena, &ls->groups, ls->op->now_ns, record);
 
     if (c == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
@@ -219,7 +234,7 @@ static clm_err list_txn(store_txn *txn, void *arg)
 {
     inventory_op *op = arg;
     const Clm__V1__ListCertificatesRequest *req = (const void *)op->request;
-    list_state ls = {op, txn, (void *)op->response};
+    list_state ls = {op, txn, (void *)op->response, {0, NULL}};
     clm_arena *arena = rpc_call_arena(op->call);
 
     ls.resp->certificates = clm_arena_alloc(
@@ -253,7 +268,7 @@ static clm_err get_txn(store_txn *txn, void *arg)
 
     if (err != CLM_OK)
         return err;
-    if ((c = to_api(txn, arena, op->now_ns, r)) == NULL)
+    if ((c = to_api(txn, arena, NULL, op->now_ns, r)) == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     /* the certificate as PEM, for convenience */
     const unsigned char *p = r->der.data;
@@ -342,7 +357,7 @@ static clm_err update_txn(store_txn *txn, void *arg)
         (err = inventory_cert_put(txn, r, op->now_ns)) != CLM_OK ||
         (err = appstore_audit_in(txn, op->call)) != CLM_OK)
         return err;
-    if ((c = to_api(txn, arena, op->now_ns, r)) == NULL)
+    if ((c = to_api(txn, arena, NULL, op->now_ns, r)) == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     *(Clm__V1__Certificate *)op->response = *c;
     return CLM_OK;
