@@ -143,6 +143,19 @@ clm_err inventory_cert_delete(store_txn *txn, const Clm__Store__V1__CertificateR
 
 /* ---- facts to record ---- */
 
+/* One hex digit's value; the facts' hex is well-formed (lower case), anything else 0. */
+static unsigned hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return (unsigned)(c - '0');
+    if (c >= 'a' && c <= 'f')
+        return (unsigned)(c - 'a' + 10);
+    if (c >= 'A' && c <= 'F')
+        return (unsigned)(c - 'A' + 10);
+    return 0;
+}
+
+/* (strtoul per byte was 3% of clmd's CPU during ingest) */
 static void hex_to_bytes(clm_arena *arena, const char *hex, ProtobufCBinaryData *out)
 {
     size_t n = hex ? strlen(hex) / 2 : 0;
@@ -151,10 +164,8 @@ static void hex_to_bytes(clm_arena *arena, const char *hex, ProtobufCBinaryData 
     out->data = NULL;
     if (n == 0 || (out->data = clm_arena_alloc(arena, n)) == NULL)
         return;
-    for (size_t i = 0; i < n; i++) {
-        char byte[3] = {hex[2 * i], hex[2 * i + 1], 0};
-        out->data[i] = (uint8_t)strtoul(byte, NULL, 16);
-    }
+    for (size_t i = 0; i < n; i++)
+        out->data[i] = (uint8_t)(hex_digit(hex[2 * i]) << 4 | hex_digit(hex[2 * i + 1]));
     out->len = n;
 }
 
@@ -230,6 +241,7 @@ struct import_job {
     parsed_cert *certs;
     size_t n_certs, certs_cap;
     int64_t now;
+    uint64_t next_id, ids_left; /* ids reserved by this transaction run, not yet used */
 };
 typedef struct import_job import_state;
 
@@ -398,10 +410,11 @@ static clm_err merge(import_state *st, store_txn *txn, const store_item *found, 
     return inventory_cert_put(txn, r, st->now);
 }
 
-static clm_err add_new(import_state *st, store_txn *txn, uint64_t group_id, parsed_cert *pc,
+static clm_err add_new(import_state *st, store_txn *txn, uint64_t group_id, size_t index,
                        Clm__V1__ImportResult *result)
 {
     clm_arena *arena = st->ctx->arena;
+    parsed_cert *pc = &st->certs[index];
     Clm__Store__V1__CertificateRecord *r = clm_arena_alloc(arena, sizeof(*r));
     unsigned char key[8];
     clm_err err;
@@ -409,8 +422,16 @@ static clm_err add_new(import_state *st, store_txn *txn, uint64_t group_id, pars
     if (r == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     clm__store__v1__certificate_record__init(r);
-    if ((err = store_seq_next(txn, &inventory_certificates, 1, &r->id)) != CLM_OK)
-        return err;
+    /* One reservation for the rest of the request (a read and a write of the meta
+     * sequence each); ids of certificates that turn out to merge are skipped. */
+    if (st->ids_left == 0) {
+        if ((err = store_seq_next(txn, &inventory_certificates, st->n_certs - index,
+                                  &st->next_id)) != CLM_OK)
+            return err;
+        st->ids_left = st->n_certs - index;
+    }
+    r->id = st->next_id++;
+    st->ids_left--;
     r->der.data = (uint8_t *)pc->der;
     r->der.len = pc->der_len;
     fill_facts(arena, pc->facts, r);
@@ -446,6 +467,7 @@ clm_err inventory_import_apply(store_txn *txn, import_job *st)
 
     /* store_update may run this again after growing the map: start from scratch. */
     st->resp->added = st->resp->merged = 0;
+    st->ids_left = 0;
     if (st->req->group[0] != '\0') {
         Clm__Store__V1__GroupRecord *g;
         if ((err = group_find(txn, st->ctx->arena, st->req->group, "group", &g)) != CLM_OK)
@@ -467,7 +489,7 @@ clm_err inventory_import_apply(store_txn *txn, import_job *st)
         if (err == CLM_OK)
             err = merge(st, txn, &found, pc, result);
         else if (err == CLM_ERR_NOT_FOUND)
-            err = add_new(st, txn, group_id, pc, result);
+            err = add_new(st, txn, group_id, i, result);
         if (err != CLM_OK)
             return err;
     }
