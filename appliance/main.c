@@ -7,6 +7,7 @@
  * so no work ever happens in a signal handler.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,12 @@ int main(int argc, char **argv)
     int rc = 0;
 
     memset(&app, 0, sizeof(app));
+    /* Every RPC's arena grows in chunks of up to 1 MiB and frees them when the call
+     * ends; glibc would mmap and unmap the large ones (or trim the heap) per call, and
+     * the page faults and zeroing that follow were 7% of clmd's CPU per ListCertificates.
+     * Keep freed memory for reuse instead (bounded: what the busiest moment held). */
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     if (argc > 1 && strcmp(argv[1], "issue-client") == 0)
         return issue_client_main(argc - 1, argv + 1);
     if (config_load(&app.config, argc, argv, &action) != CLM_OK)
