@@ -154,7 +154,7 @@ clm_err import_queue_new(store *st, size_t max_certs_per_txn, import_queue **out
     q->store = st;
     q->max_certs_per_txn =
         max_certs_per_txn ? max_certs_per_txn : IMPORT_QUEUE_DEFAULT_CERTS_PER_TXN;
-    q->max_queued_certs = 4 * q->max_certs_per_txn;
+    q->max_queued_certs = q->max_certs_per_txn;
     q->tailp = &q->head;
     q->items = calloc(q->max_certs_per_txn + 1, sizeof(*q->items));
     if (q->items == NULL) {

@@ -15,8 +15,13 @@
  * Caveats
  *   - The callback runs on the writer thread, outside any transaction; it may call
  *     store_update() but MUST NOT block for long (the next group waits for it).
- *   - Submitting blocks the caller while the queue holds more than 4 * max_certs_per_txn
- *     certificates (backpressure on the API threads).
+ *   - Submitting blocks the caller while the queue holds more than max_certs_per_txn
+ *     certificates (backpressure on the API threads). So parsed requests in memory stay
+ *     under about two groups: the one committing and the one queued (each parsed
+ *     certificate holds its DER, facts and result: a few KB).
+ *   - Larger groups write less per certificate (docs/benchmarks.md: 10,000 per
+ *     transaction is 1.9x the rate of 1,000, 50,000 is 2.7x) but hold more memory and
+ *     dirty pages; LMDB refuses a transaction past about 128k dirty pages.
  *   - import_queue_free() writes and reports everything queued before it returns.
  */
 #ifndef CLM_APPLIANCE_INVENTORY_IMPORT_QUEUE_H
@@ -34,7 +39,7 @@ typedef struct import_queue import_queue;
 typedef void (*import_done_fn)(void *arg, clm_err err, const char *message);
 
 /** Certificates per shared transaction when the caller gives 0. */
-#define IMPORT_QUEUE_DEFAULT_CERTS_PER_TXN 20000
+#define IMPORT_QUEUE_DEFAULT_CERTS_PER_TXN 10000
 
 /**
  * @brief Create the queue and start its writer thread.
