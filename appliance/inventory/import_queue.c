@@ -3,12 +3,17 @@
 
 #include "lib/base/log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define NO_CULPRIT SIZE_MAX
+
+/* The longest the writer waits for answered clients to send again (see writer_main). */
+#define LINGER_MAX_NS (25 * INT64_C(1000000))
 
 typedef struct queued_import {
     import_job *job;
@@ -30,6 +35,7 @@ struct import_queue {
     pthread_cond_t room; /* submitters: the queue shrank */
     queued_import *head, **tailp;
     size_t queued_certs;
+    size_t queued_requests;
     bool stopping;
     pthread_t thread;
     queued_import **items; /* the writer's group, max_certs_per_txn + 1 */
@@ -104,13 +110,24 @@ static void group_commit(store *st, group *g)
     }
 }
 
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void *writer_main(void *arg)
 {
     import_queue *q = arg;
+    size_t want = 0;          /* requests worth waiting for: queued + just answered */
+    int64_t linger_until = 0; /* CLOCK_MONOTONIC ns; 0: no waiting */
 
     for (;;) {
         group g = {q->items, 0, NO_CULPRIT};
         size_t certs = 0;
+        int64_t started;
 
         pthread_mutex_lock(&q->lock);
         while (q->head == NULL && !q->stopping)
@@ -118,6 +135,18 @@ static void *writer_main(void *arg)
         if (q->head == NULL) {
             pthread_mutex_unlock(&q->lock);
             break;
+        }
+        /* With several clients, the ones just answered send their next request within
+         * about a parse; without waiting, the writer would commit the few queued
+         * meanwhile and make them queue behind that whole commit. So wait for them, a
+         * little (an eighth of the last commit, at most 25 ms), to share this one. */
+        if (linger_until > 0) {
+            struct timespec until = {(time_t)(linger_until / 1000000000),
+                                     (long)(linger_until % 1000000000)};
+            while (q->queued_requests < want && q->queued_certs < q->max_certs_per_txn &&
+                   !q->stopping)
+                if (pthread_cond_timedwait(&q->work, &q->lock, &until) == ETIMEDOUT)
+                    break;
         }
         /* Arrival order: the first request, then as many as fit. Each holds at least one
          * certificate, so a group has at most max_certs_per_txn + 1 requests. */
@@ -130,15 +159,26 @@ static void *writer_main(void *arg)
         if (q->head == NULL)
             q->tailp = &q->head;
         q->queued_certs -= certs;
+        q->queued_requests -= g.n;
         pthread_cond_broadcast(&q->room);
         pthread_mutex_unlock(&q->lock);
 
+        started = monotonic_ns();
         group_commit(q->store, &g);
         for (size_t i = 0; i < g.n; i++) {
             queued_import *r = g.items[i];
             r->done(r->arg, r->err, r->message);
             inventory_import_job_free(r->job);
             free(r);
+        }
+        /* A single request had no company: a lone client never waits. */
+        linger_until = 0;
+        if (g.n > 1) {
+            int64_t now = monotonic_ns(), linger = (now - started) / 8;
+            pthread_mutex_lock(&q->lock);
+            want = q->queued_requests + g.n;
+            pthread_mutex_unlock(&q->lock);
+            linger_until = now + (linger < LINGER_MAX_NS ? linger : LINGER_MAX_NS);
         }
     }
     return NULL;
@@ -161,8 +201,12 @@ clm_err import_queue_new(store *st, size_t max_certs_per_txn, import_queue **out
         free(q);
         return clm_fail(CLM_ERR_NO_MEMORY, "import queue: out of memory");
     }
+    pthread_condattr_t attr;
     pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->work, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->work, &attr);
+    pthread_condattr_destroy(&attr);
     pthread_cond_init(&q->room, NULL);
     if (pthread_create(&q->thread, NULL, writer_main, q) != 0) {
         pthread_mutex_destroy(&q->lock);
@@ -223,6 +267,7 @@ clm_err import_queue_submit(import_queue *q, const import_context *ctx,
     *q->tailp = r;
     q->tailp = &r->next;
     q->queued_certs += r->certs;
+    q->queued_requests++;
     pthread_cond_signal(&q->work);
     pthread_mutex_unlock(&q->lock);
     return CLM_OK;
