@@ -22,6 +22,7 @@ typedef struct seal_key seal_key;
 typedef struct sched sched;
 typedef struct health_table health_table;
 typedef struct descset descset;
+typedef struct import_queue import_queue;
 
 typedef struct clm_app {
     clm_config config;
@@ -31,6 +32,7 @@ typedef struct clm_app {
     seal_key *seal;           /* the master key for sealed secrets (store/seal.h) */
     sched *sched;             /* the scheduler (scheduler/scheduler.h), kinds in jobs/ */
     rpc_server *server;
+    import_queue *imports;    /* group commit of ImportCertificates; NULL: one txn per call */
     health_table *health;
     descset *descriptors;     /* every served file, for reflection */
     pthread_rwlock_t policy_lock;

@@ -11,6 +11,7 @@
 #include "appliance/inventory/certs.h"
 #include "appliance/inventory/export.h"
 #include "appliance/inventory/groups.h"
+#include "appliance/inventory/import_queue.h"
 #include "appliance/inventory/query.h"
 #include "appliance/inventory/tables.h"
 #include "clm/v1/inventory.pb-c.h"
@@ -36,13 +37,27 @@ static inventory_op op_of(rpc_call *call, const ProtobufCMessage *request,
 
 /* ---- record -> API ---- */
 
-static char *group_name(store_txn *txn, clm_arena *arena, uint64_t id)
+/* The last group looked up: a page's certificates are mostly in one group, and each
+ * lookup reads and unpacks the group record. Valid for one transaction and arena. */
+typedef struct group_cache {
+    uint64_t id; /* 0: empty */
+    char *name;
+} group_cache;
+
+static char *group_name(store_txn *txn, clm_arena *arena, group_cache *cache, uint64_t id)
 {
     Clm__Store__V1__GroupRecord *g;
 
-    if (group_get_by_id(txn, arena, id ? id : INVENTORY_DEFAULT_GROUP_ID, &g) != CLM_OK) {
+    id = id ? id : INVENTORY_DEFAULT_GROUP_ID;
+    if (cache != NULL && cache->id == id)
+        return cache->name;
+    if (group_get_by_id(txn, arena, id, &g) != CLM_OK) {
         clm_error_clear();
         return "";
+    }
+    if (cache != NULL) {
+        cache->id = id;
+        cache->name = g->name;
     }
     return g->name;
 }
@@ -58,8 +73,8 @@ static char *lineage(store_txn *txn, clm_arena *arena, uint64_t id)
     return convert_hex(arena, r->sha256.data, r->sha256.len);
 }
 
-static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, int64_t now_ns,
-                                    const Clm__Store__V1__CertificateRecord *r)
+static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, group_cache *groups,
+                                    int64_t now_ns, const Clm__Store__V1__CertificateRecord *r)
 {
     Clm__V1__Certificate *c = clm_arena_alloc(arena, sizeof(*c));
 
@@ -99,7 +114,7 @@ static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, int64_t no
     c->template_name = r->template_name;
     c->version = r->version;
     c->status = (Clm__V1__CertificateStatus)r->status;
-    c->group = group_name(txn, arena, r->group_id);
+    c->group = group_name(txn, arena, groups, r->group_id);
     c->sources = clm_arena_alloc(arena, (r->n_sources + 1) * sizeof(*c->sources));
     for (size_t i = 0; c->sources && i < r->n_sources; i++) {
         const Clm__Store__V1__CertificateSource *s = r->sources[i];
@@ -141,6 +156,25 @@ static clm_err audit_in_txn(store_txn *txn, void *arg)
     return appstore_audit_in(txn, arg);
 }
 
+/* The writer thread of the import queue reports here once the request is committed
+ * (or failed); the reply goes out only then, so every OK is durable. */
+typedef struct import_call {
+    rpc_call *call;
+    const Clm__V1__ImportCertificatesRequest *req;
+    const Clm__V1__ImportCertificatesResponse *resp;
+} import_call;
+
+static void import_done(void *arg, clm_err err, const char *message)
+{
+    import_call *ic = arg;
+
+    if (err == CLM_OK)
+        CLM_LOG_INFO("inventory.import", "by", rpc_call_peer(ic->call)->identity, "items",
+                     CLM_I64(ic->req->n_items), "added", CLM_I64(ic->resp->added), "merged",
+                     CLM_I64(ic->resp->merged));
+    rpc_call_finish(ic->call, err, message);
+}
+
 static clm_err import_certificates(rpc_call *call, const ProtobufCMessage *request,
                                    ProtobufCMessage *response)
 {
@@ -155,6 +189,18 @@ static clm_err import_certificates(rpc_call *call, const ProtobufCMessage *reque
     rpc_call_set_audit_target(call, target);
     if ((err = inventory_import_validate(req)) != CLM_OK)
         return err;
+    if (op.app->imports != NULL) {
+        /* Group commit: parse here, write with other requests on the queue's thread. */
+        import_call *ic = clm_arena_alloc(rpc_call_arena(call), sizeof(*ic));
+        if (ic == NULL)
+            return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+        *ic = (import_call){call, req, (const void *)response};
+        rpc_call_defer(call);
+        if ((err = import_queue_submit(op.app->imports, &ctx, req, (void *)response,
+                                       import_done, ic)) != CLM_OK)
+            rpc_call_finish(call, err, clm_error_message());
+        return CLM_OK;
+    }
     err = inventory_import(&ctx, req, (void *)response);
     if (err == CLM_OK)
         CLM_LOG_INFO("inventory.import", "by", rpc_call_peer(call)->identity, "items",
@@ -170,13 +216,14 @@ typedef struct list_state {
     inventory_op *op;
     store_txn *txn;
     Clm__V1__ListCertificatesResponse *resp;
+    group_cache groups;
 } list_state;
 
 static clm_err emit_certificate(void *arg, Clm__Store__V1__CertificateRecord *record)
 {
     list_state *ls = arg;
     clm_arena *arena = rpc_call_arena(ls->op->call);
-    Clm__V1__Certificate *c = to_api(ls->txn, arena, ls->op->now_ns, record);
+    Clm__V1__Certificate *c = to_api(ls->txn, arena, &ls->groups, ls->op->now_ns, record);
 
     if (c == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
@@ -188,7 +235,7 @@ static clm_err list_txn(store_txn *txn, void *arg)
 {
     inventory_op *op = arg;
     const Clm__V1__ListCertificatesRequest *req = (const void *)op->request;
-    list_state ls = {op, txn, (void *)op->response};
+    list_state ls = {op, txn, (void *)op->response, {0, NULL}};
     clm_arena *arena = rpc_call_arena(op->call);
 
     ls.resp->certificates = clm_arena_alloc(
@@ -222,7 +269,7 @@ static clm_err get_txn(store_txn *txn, void *arg)
 
     if (err != CLM_OK)
         return err;
-    if ((c = to_api(txn, arena, op->now_ns, r)) == NULL)
+    if ((c = to_api(txn, arena, NULL, op->now_ns, r)) == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     /* the certificate as PEM, for convenience */
     const unsigned char *p = r->der.data;
@@ -373,7 +420,7 @@ static clm_err update_txn(store_txn *txn, void *arg)
         (err = inventory_cert_put(txn, r, op->now_ns)) != CLM_OK ||
         (err = appstore_audit_in(txn, op->call)) != CLM_OK)
         return err;
-    if ((c = to_api(txn, arena, op->now_ns, r)) == NULL)
+    if ((c = to_api(txn, arena, NULL, op->now_ns, r)) == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     *(Clm__V1__Certificate *)op->response = *c;
     return CLM_OK;

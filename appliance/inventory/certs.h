@@ -4,8 +4,9 @@
  *
  * Import does the CPU work (parsing, hashing, facts) before its write transaction,
  * then writes every certificate of a request, with the audit entry, in ONE
- * transaction: a request is stored whole or not at all; per-item problems (a blob
- * that does not parse, a wrong password) are results, not failures.
+ * transaction (which clmd shares between concurrent requests: import_queue.h): a
+ * request is stored whole or not at all; per-item problems (a blob that does not
+ * parse, a wrong password) are results, not failures.
  *
  * Records returned are unpacked into the caller's arena.
  */
@@ -50,6 +51,41 @@ clm_err inventory_import_validate(const Clm__V1__ImportCertificatesRequest *req)
  */
 clm_err inventory_import(const import_context *ctx, const Clm__V1__ImportCertificatesRequest *req,
                          Clm__V1__ImportCertificatesResponse *resp);
+
+/*
+ * The two halves of inventory_import(), for callers that write several requests in one
+ * transaction (import_queue.h): prepare does the CPU work on the calling thread, apply
+ * the writes inside the caller's write transaction.
+ */
+typedef struct import_job import_job;
+
+/**
+ * @brief Parse every item of a validated request and extract facts; fills the per-item
+ * results of `resp` (arena memory). Writes nothing.
+ * @param[in] ctx copied into the job; what it points to (store, arena, identity, audit
+ *            argument) MUST live until the job is freed.
+ * @param[in] req, resp borrowed until the job is freed.
+ * @param[out] out the job, freed with inventory_import_job_free().
+ * @return CLM_OK (also when every item failed: see the results), CLM_ERR_NO_MEMORY.
+ */
+clm_err inventory_import_prepare(const import_context *ctx,
+                                 const Clm__V1__ImportCertificatesRequest *req,
+                                 Clm__V1__ImportCertificatesResponse *resp, import_job **out);
+
+/** Certificates the job will write (0: nothing to write, no transaction needed). */
+size_t inventory_import_job_certs(const import_job *job);
+
+/**
+ * @brief Write the job's certificates (add or merge) and its audit entry in `txn`.
+ * May be run again in a new transaction after the first one aborted (it starts from
+ * scratch). Any error: the caller MUST abort the transaction (some of the job's writes
+ * may be in it).
+ * @return CLM_OK; CLM_ERR_NOT_FOUND (the group does not exist); store errors.
+ */
+clm_err inventory_import_apply(store_txn *txn, import_job *job);
+
+/** Free a job (wipes sealed keys). Accepts NULL. */
+void inventory_import_job_free(import_job *job);
 
 /**
  * @brief Parse a certificate id: 64 hex digits (SHA-256) or 40 (SHA-1), any case,

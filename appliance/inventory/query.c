@@ -190,6 +190,12 @@ clm_err query_list(store_txn *txn, clm_arena *arena, const Clm__V1__ListCertific
             bounded_end = 1;
         }
     }
+    /* The expiry index bounds the expiry filters exactly: with no other filter every
+     * record of the range matches, and is unpacked once, straight into the reply's arena. */
+    int index_decides = index == CERT_INDEX(CERT_INDEX_EXPIRY) && !req->name_contains[0] &&
+                        !req->issuer_contains[0] && !f.group_id && !req->status &&
+                        !req->key_type[0] && !req->key_bits && !req->source_device[0] &&
+                        !(req->attribute && req->attribute->key[0]);
     if ((err = store_iter_open(txn, &inventory_certificates, index, 0, &it)) != CLM_OK)
         return err;
     if (present)
@@ -212,6 +218,16 @@ clm_err query_list(store_txn *txn, clm_arena *arena, const Clm__V1__ListCertific
             break;
         }
         examined++;
+        if (index_decides) {
+            r = (void *)inventory_unpack(arena, &inventory_certificates, item);
+            if (r == NULL || (err = emit(arg, r)) != CLM_OK) {
+                err = r == NULL ? clm_fail(CLM_ERR_STORE, "certificate record does not unpack")
+                                : err;
+                break;
+            }
+            emitted++;
+            continue;
+        }
         clm_arena_reset(&scratch);
         r = (void *)inventory_unpack(&scratch, &inventory_certificates, item);
         if (r == NULL) {

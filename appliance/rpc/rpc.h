@@ -9,7 +9,8 @@
  *
  * Caveats (threads and memory):
  * - Unary handlers run on a completion-queue thread and must not block for long
- *   (no key generation, no network): long work is a job.
+ *   (no key generation, no network): long work is a job. A handler whose reply waits
+ *   for another thread's work defers it (rpc_call_defer, rpc_call_finish).
  * - Streaming handlers (server, client, bidi) run on a thread of their own and may
  *   block in rpc_call_send/rpc_call_recv/rpc_call_wait. At most
  *   options.max_streams run at once; beyond that callers get RESOURCE_EXHAUSTED.
@@ -147,6 +148,23 @@ const char *rpc_call_audit_target(const rpc_call *call);
  * its own write transaction; the server then does not append another.
  */
 void rpc_call_mark_audited(rpc_call *call);
+
+/**
+ * @brief From a unary handler: the reply comes later, from rpc_call_finish(), so that
+ * the completion-queue thread is free meanwhile (group commit of imports).
+ * Call it BEFORE handing the call to another thread. Afterwards the handler's return
+ * value is ignored (return CLM_OK), and the call, its arena, request and response stay
+ * alive until rpc_call_finish().
+ */
+void rpc_call_defer(rpc_call *call);
+
+/**
+ * @brief Finish a deferred unary call: audit it (unless marked audited), log it and send
+ * the response the handler was given (err CLM_OK) or the status of `err` with `message`
+ * (NULL or "": clm_strerror(err)). Exactly once per deferred call, from any thread (also
+ * from the handler before it returns). The call is dead afterwards.
+ */
+void rpc_call_finish(rpc_call *call, clm_err err, const char *message);
 
 /* ---- the server ---- */
 

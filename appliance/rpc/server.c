@@ -319,6 +319,20 @@ static clm_err check_role(rpc_call *c)
     return CLM_OK;
 }
 
+/* Audit, log and reply: the end of every unary call, deferred or not. */
+static void unary_complete(rpc_call *c, const ProtobufCMessage *response, clm_err err,
+                           const char *message)
+{
+    const rpc_method *m = c->entry->method;
+
+    if (err != CLM_OK && message[0] == '\0')
+        message = clm_strerror(err);
+    if (m->audited || err == CLM_ERR_PERMISSION)
+        audit_call(c, err, message);
+    log_call(c, m->path, err, message);
+    unary_finish(c, response, err, message);
+}
+
 static void handle_unary(rpc_call *c)
 {
     const rpc_method *m = c->entry->method;
@@ -341,15 +355,29 @@ static void handle_unary(rpc_call *c)
     }
     if (err == CLM_OK) {
         m->response_type->message_init(response);
+        c->response = response;
         err = m->unary(c, request, response);
+        if (c->deferred) {
+            /* rpc_call_finish (maybe done already) replies; drop rpc_call_defer's hold */
+            if (err != CLM_OK)
+                CLM_LOG_ERROR("rpc.defer", "method", m->path, "error",
+                              "a deferred handler returned an error; ignored");
+            call_unref(c);
+            return;
+        }
     }
-    const char *message = err == CLM_OK ? "" : clm_error_message();
-    if (err != CLM_OK && message[0] == '\0')
-        message = clm_strerror(err);
-    if (m->audited || err == CLM_ERR_PERMISSION)
-        audit_call(c, err, message);
-    log_call(c, m->path, err, message);
-    unary_finish(c, response, err, message);
+    unary_complete(c, response, err, err == CLM_OK ? "" : clm_error_message());
+}
+
+void rpc_call_defer(rpc_call *c)
+{
+    c->deferred = 1;
+    atomic_fetch_add(&c->refs, 1); /* held until handle_unary sees the handler return */
+}
+
+void rpc_call_finish(rpc_call *c, clm_err err, const char *message)
+{
+    unary_complete(c, c->response, err, message ? message : "");
 }
 
 /* ---- streaming ---- */

@@ -63,6 +63,10 @@ struct rpc_call {
 
     int audited;
     char audit_target[256];
+
+    /* unary calls: set by rpc_call_defer; the response the handler fills */
+    int deferred;
+    ProtobufCMessage *response;
 };
 
 struct rpc_server {
