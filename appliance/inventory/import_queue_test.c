@@ -216,9 +216,11 @@ UNIT_TEST(test_group_commit)
         for (int j = 0; j < CERTS_PER_REQUEST; j++)
             CHECK_INT_EQ(stored(st, r, j), i != BAD_GROUP_REQUEST);
     }
-    /* The requests behind the busy writer shared transactions: the ones ahead of the bad
-     * request were applied more than once (it aborted their first attempt). */
-    CHECK(audits > REQUESTS - 1);
+    /* Every good request was applied (audited) at least once; the ones that shared a
+     * transaction with the bad request and came before it were applied again. How many
+     * did depends on how many requests the writer took before it blocked (the first, or
+     * a few under load), so only the lower bound is certain. */
+    CHECK(audits >= REQUESTS - 1);
     CHECK_INT_EQ(store_view(st, count_txn, &count), CLM_OK);
     CHECK_INT_EQ(count, (REQUESTS - 1) * CERTS_PER_REQUEST);
     for (int i = 0; i < REQUESTS; i++)
