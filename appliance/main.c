@@ -17,6 +17,7 @@
 #include "appliance/api/services.h"
 #include "appliance/app.h"
 #include "appliance/appstore.h"
+#include "appliance/ca/connectors.h"
 #include "appliance/datadir.h"
 #include "appliance/identity.h"
 #include "appliance/issue_client.h"
@@ -149,6 +150,10 @@ int main(int argc, char **argv)
     }
     if (appstore_scheduler_new(&app) != CLM_OK) {
         rc = fail("scheduler");
+        goto out;
+    }
+    if (connectors_register_adapters() != CLM_OK) {
+        rc = fail("CA adapters");
         goto out;
     }
     if (server_setup_start(&app) != CLM_OK) {
