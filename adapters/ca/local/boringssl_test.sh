@@ -5,15 +5,16 @@
 # and BoringSSL share. Reads the sources from the repository (CLM_REPO, which
 # tools/test sets, else this script's checkout).
 set -eu
-# Find tests/boringssl/common.sh: the runfiles under `bazel test`, else CLM_REPO, else
-# the checkout this script is in.
+# Find the tree with tests/boringssl/common.sh AND the sources: the runfiles hold only
+# common.sh (the sources are not declared inputs), so CLM_REPO, else the checkout this
+# script is in.
 common=tests/boringssl/common.sh
 BSSL_ROOT=$(dirname "$(readlink -f "$0")")
 while [ "$BSSL_ROOT" != / ] && [ ! -f "$BSSL_ROOT/$common" ]; do
     BSSL_ROOT=$(dirname "$BSSL_ROOT")
 done
 for d in "${TEST_SRCDIR:-/-}/${TEST_WORKSPACE:-clm}" "${CLM_REPO:-/-}"; do
-    if [ -f "$d/$common" ]; then
+    if [ -f "$d/$common" ] && [ -f "$d/adapters/adapter.c" ]; then
         BSSL_ROOT=$d
         break
     fi
