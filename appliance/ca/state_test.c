@@ -146,6 +146,7 @@ UNIT_TEST(sealed_blob_bound_to_connector)
     CHECK_INT_EQ(s.state.get(s.state.ctx, "key", &out), CLM_ERR_CRYPTO);
     CHECK_INT_EQ(out.len, 0);
     CHECK(strstr(clm_error_message(), "SECRET") == NULL);
+    clm_buf_wipe(&out); /* the failed open may have reserved room */
 }
 
 UNIT_TEST(all_or_nothing)
