@@ -163,6 +163,7 @@ def test_local_ca_end_to_end():
     s.stop()
     log = s.output()
     check("PRIVATE KEY" not in log and "export-pw-1" not in log, "no key or password in the clmd log")
+    check("Sanitizer" not in log and "runtime error" not in log, f"no sanitizer report (ASan builds): {log[-3000:]}")
 
 
 def test_import_and_secrets():
@@ -209,6 +210,7 @@ def test_import_and_secrets():
     s.stop()
     log = s.output()
     check(not any(l in log for l in key_body) and "PRIVATE KEY" not in log, "the imported key is never logged")
+    check("Sanitizer" not in log and "runtime error" not in log, f"no sanitizer report (ASan builds): {log[-3000:]}")
     # at rest: the key is sealed, so the store file does not hold its PEM
     with open(os.path.join(d, "data.mdb"), "rb") as f:
         data = f.read()
@@ -317,7 +319,9 @@ def test_bad_input():
     check(r.returncode == 0 and "BEGIN X509 CRL" in r.stdout, f"viewer fetches the CRL: {r.stderr}")
     check("v1" not in connector_names(stub) and cert_count(inv) == n, "nothing stored for the viewer")
     s.stop()
-    check("PRIVATE KEY" not in s.output(), "no key in the log")
+    log = s.output()
+    check("PRIVATE KEY" not in log, "no key in the log")
+    check("Sanitizer" not in log and "runtime error" not in log, f"no sanitizer report (ASan builds): {log[-3000:]}")
 
 
 if __name__ == "__main__":
