@@ -3,6 +3,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -325,6 +326,44 @@ out:
 
 /* ---- revoke, CRL, init ---- */
 
+typedef struct chain_op {
+    uint64_t id;
+    clm_buf *out;
+} chain_op;
+
+static clm_err chain_txn(store_txn *txn, void *arg)
+{
+    chain_op *op = arg;
+    return connector_state_get_public(txn, op->id, "chain", op->out);
+}
+
+/* A certificate given to Revoke must come from this connector's CA when the connector
+   keeps its chain (the local CA): otherwise a foreign serial would enter its CRL. */
+static clm_err check_issued_here(const connector_context *ctx,
+                                 const Clm__Store__V1__ConnectorRecord *r, X509 *cert)
+{
+    clm_buf chain = CLM_BUF_INIT;
+    chain_op op = {r->id, &chain};
+    X509 *ca = NULL;
+    EVP_PKEY *pub;
+    clm_err err = store_view(ctx->store, chain_txn, &op);
+
+    if (err == CLM_ERR_NOT_FOUND) { /* no chain kept: the CA itself decides */
+        clm_error_clear();
+        return CLM_OK;
+    }
+    if (err == CLM_OK && pki_cert_from_pem(chain.data, chain.len, &ca) != CLM_OK)
+        err = clm_fail(CLM_ERR_STORE, "connector '%s': its chain does not parse", r->name);
+    if (err == CLM_OK &&
+        (X509_check_issued(ca, cert) != X509_V_OK || (pub = X509_get0_pubkey(ca)) == NULL ||
+         X509_verify(cert, pub) != 1))
+        err = clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                       "certificate_pem: not issued by the CA of connector '%s'", r->name);
+    X509_free(ca);
+    clm_buf_free(&chain);
+    return err;
+}
+
 clm_err connector_revoke(const connector_context *ctx, const Clm__V1__RevokeRequest *req,
                          Clm__V1__RevokeResponse *out)
 {
@@ -370,6 +409,8 @@ clm_err connector_revoke(const connector_context *ctx, const Clm__V1__RevokeRequ
     }
     rev.serial = serial;
     if ((err = store_view(ctx->store, lookup_txn, &look)) != CLM_OK)
+        goto out;
+    if (cert != NULL && (err = check_issued_here(ctx, look.record, cert)) != CLM_OK)
         goto out;
     connector_state_lock();
     err = connector_open(ctx->store, ctx->seal, ctx->clock, ctx->arena, look.record, &inst);

@@ -14,7 +14,10 @@
  * export, which is audited on its own.
  *
  * Revoke: by serial (hex) or by certificate; the adapter records it (its state write
- * carries the audit entry) and the connector's next CRL lists it.
+ * carries the audit entry) and the connector's next CRL lists it. A certificate given
+ * must verify under the connector's issuing CA when the connector keeps its chain (the
+ * local CA), so a foreign serial never enters its CRL; a bare serial cannot be checked
+ * (the local CA keeps no index of what it issued).
  *
  * Thread rules: any thread. Calls that change a connector's state (revoke, CRL number,
  * init) are serialised per process (connector_state_lock), because each opens its own
@@ -65,7 +68,8 @@ clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueReques
 /**
  * @brief Revoke a certificate at its connector's CA.
  * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT naming the field (serial, certificate_pem,
- *         reason), also when the CA rejected it (revoked twice); CLM_ERR_NOT_FOUND;
+ *         reason), also for a certificate of another CA and when the CA rejected it
+ *         (revoked twice); CLM_ERR_NOT_FOUND;
  *         CLM_ERR_CONFLICT (not set up); CLM_ERR_UNSUPPORTED (the CA cannot revoke).
  */
 clm_err connector_revoke(const connector_context *ctx, const Clm__V1__RevokeRequest *req,

@@ -285,6 +285,16 @@ def test_bad_input():
     check(r.returncode != 0 and "INVALID_ARGUMENT: serial" in r.stderr, f"bad serial: {r.stderr}")
     r = clmctl(d, "ca", "revoke", "good", "--serial", "0A", "--reason", "7")
     check(r.returncode != 0 and "INVALID_ARGUMENT: reason" in r.stderr, f"bad reason: {r.stderr}")
+    foreign = os.path.join(d, "foreign.pem")
+    r = openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", os.path.join(d, "foreign.key"), "-out", foreign, "-subj", "/CN=I", "-days", "1")
+    assert r.returncode == 0, r.stderr
+    r = clmctl(d, "ca", "revoke", "good", "--cert", foreign)
+    check(r.returncode != 0 and "INVALID_ARGUMENT: certificate_pem: not issued by the CA" in r.stderr,
+          f"a certificate of another CA (same issuer name) is refused: {r.stderr}")
+    crl_after = clmctl(d, "ca", "crl", "good", "--der", "--out", os.path.join(d, "after.der"))
+    r = openssl("crl", "-inform", "DER", "-in", os.path.join(d, "after.der"), "-noout", "-text")
+    check(crl_after.returncode == 0 and "No Revoked Certificates" in r.stdout, "the CRL stays empty")
     r = clmctl(d, "ca", "crl", "edge")
     check(r.returncode != 0 and "FAILED_PRECONDITION" in r.stderr, f"CRL of a CA not set up: {r.stderr}")
 
