@@ -89,7 +89,8 @@ static clm_err check_renewal(const Clm__V1__RenewalSetting *r, const char *prefi
 }
 
 /* The vendor fields of a request or a connector as adapter_fields (arena memory). */
-static clm_err fields_of(clm_arena *arena, Clm__V1__Field **v, size_t n, adapter_fields *out)
+static clm_err fields_of(clm_arena *arena, Clm__V1__Field **v, size_t n, const char *prefix,
+                         adapter_fields *out)
 {
     adapter_field_value *values;
 
@@ -98,7 +99,7 @@ static clm_err fields_of(clm_arena *arena, Clm__V1__Field **v, size_t n, adapter
     if (n == 0)
         return CLM_OK;
     if (n > CA_FIELDS_MAX)
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "fields: %zu given, at most %d", n,
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%sfields: %zu given, at most %d", prefix, n,
                         CA_FIELDS_MAX);
     if ((values = clm_arena_alloc(arena, n * sizeof(*values))) == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
@@ -158,7 +159,7 @@ clm_err connector_validate(const Clm__V1__Connector *c, const char *prefix)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT,
                         "%scsr_source: '%.64s' is not one of appliance, uploaded", prefix,
                         c->csr_source);
-    err = fields_of(&arena, c->fields, c->n_fields, &fields);
+    err = fields_of(&arena, c->fields, c->n_fields, prefix, &fields);
     if (err == CLM_OK && (err = ops->check_fields(&fields, false)) != CLM_OK) {
         /* The adapter says "config.fields.x: ..."; the API field is connector.fields.x
            (copied first: clm_fail writes the buffer clm_error_message reads). */
