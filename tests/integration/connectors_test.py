@@ -216,6 +216,14 @@ def test_import_and_secrets():
         data = f.read()
     check(not any(l.encode() in data for l in key_body), "the imported key is sealed at rest")
 
+    # after a restart the CA opens from the store (the sealed key with the master key)
+    s = Clmd(d)
+    r = clmctl(d, "ca", "issue", "imported", "--csr", csr, "--out", out)
+    check(r.returncode == 0, f"issue after restart: {r.stderr}")
+    r = openssl("verify", "-CAfile", f"{d}/r.pem", "-untrusted", f"{d}/i.pem", out)
+    check(r.returncode == 0, f"issued after restart verifies: {r.stdout}{r.stderr}")
+    s.stop()
+
 
 def test_bad_input():
     d, s, stub, inv = start()
