@@ -1,12 +1,14 @@
 /* appliance/ca/issue.c: the direct issuing path (issue.h). */
 #include "appliance/ca/issue.h"
 
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "adapters/ca/fields.h"
 #include "adapters/ca/local/local.h"
@@ -39,6 +41,7 @@ typedef struct lookup_op {
     const char *group; /* NULL: no group wanted */
     Clm__Store__V1__ConnectorRecord *record;
     uint64_t group_id;
+    const Clm__V1__GroupPolicy *policy; /* of the group asked for, or of Default */
 } lookup_op;
 
 static clm_err lookup_txn(store_txn *txn, void *arg)
@@ -49,12 +52,16 @@ static clm_err lookup_txn(store_txn *txn, void *arg)
 
     if ((err = connector_find(txn, op->arena, op->connector, op->field, &op->record)) != CLM_OK)
         return err;
-    op->group_id = INVENTORY_DEFAULT_GROUP_ID;
-    if (op->group == NULL || op->group[0] == '\0')
+    if (op->group == NULL)
         return CLM_OK;
-    if ((err = group_find(txn, op->arena, op->group, "group", &g)) != CLM_OK)
+    if (op->group[0] == '\0')
+        err = group_get_by_id(txn, op->arena, INVENTORY_DEFAULT_GROUP_ID, &g);
+    else
+        err = group_find(txn, op->arena, op->group, "group", &g);
+    if (err != CLM_OK)
         return err;
     op->group_id = g->id;
+    op->policy = g->policy;
     return CLM_OK;
 }
 
@@ -119,6 +126,62 @@ static clm_err request_fields(clm_arena *arena, const adapter_ca_ops *ops,
 }
 
 /* ---- the CSR ---- */
+
+static bool listed(char **names, size_t n, const char *value)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(names[i], value) == 0)
+            return true;
+    return false;
+}
+
+/* The certificate's group policy: allowed key types and CSR hash functions. */
+static clm_err check_group_policy(const Clm__V1__GroupPolicy *p, const char *group,
+                                  pki_key_type key_type, const char *hash, const char *field)
+{
+    const char *key_name = pki_key_type_name(key_type);
+
+    if (p == NULL)
+        return CLM_OK;
+    if (p->n_allowed_key_types > 0 &&
+        !listed(p->allowed_key_types, p->n_allowed_key_types, key_name))
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "%s: key type %s is not allowed by the policy of group '%s'", field,
+                        key_name, group);
+    if (p->n_allowed_hash_functions > 0 &&
+        !listed(p->allowed_hash_functions, p->n_allowed_hash_functions, hash))
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "%s: signed with %s, which the policy of group '%s' does not allow",
+                        field, hash, group);
+    return CLM_OK;
+}
+
+/* An uploaded request: proof of possession, then its key type and hash. */
+static clm_err read_uploaded(const char *pem, pki_key_type *key_type, const char **hash)
+{
+    X509_REQ *req = NULL;
+    EVP_PKEY *key;
+    int md = NID_undef, pk = NID_undef;
+    clm_err err;
+
+    if ((err = pki_csr_read(pem, strlen(pem), &req)) != CLM_OK) {
+        char m[CLM_ERROR_MESSAGE_MAX];
+        snprintf(m, sizeof(m), "%s", clm_error_message());
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: %s", m);
+    }
+    key = X509_REQ_get0_pubkey(req);
+    if (key == NULL || pki_key_type_of_request(req, key, key_type) != CLM_OK) {
+        char m[CLM_ERROR_MESSAGE_MAX];
+        snprintf(m, sizeof(m), "%s", key ? clm_error_message() : "no public key");
+        X509_REQ_free(req);
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: unsupported key: %s", m);
+    }
+    OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req), &md, &pk);
+    *hash = md == NID_sha256 ? "SHA256" : md == NID_sha384 ? "SHA384"
+          : md == NID_sha512 ? "SHA512" : md == NID_sha1 ? "SHA1" : "an unknown hash";
+    X509_REQ_free(req);
+    return CLM_OK;
+}
 
 static clm_err check_names(const Clm__V1__IssueRequest *req)
 {
@@ -227,9 +290,11 @@ static clm_err record_txn(store_txn *txn, void *arg)
 clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
                         Clm__V1__IssueResponse *out)
 {
-    lookup_op look = {ctx->arena, req->connector, "connector", req->group, NULL, 0};
+    lookup_op look = {ctx->arena, req->connector, "connector", req->group, NULL, 0, NULL};
     connector_instance inst = {0};
     adapter_ca_request creq = {0};
+    pki_key_type key_type = PKI_KEY_EC_P256; /* what the appliance generates */
+    const char *hash = "SHA256";
     adapter_ca_result result = {0};
     clm_buf csr = CLM_BUF_INIT, key_pem = CLM_BUF_INIT, sealed = CLM_BUF_INIT;
     clm_buf pem = CLM_BUF_INIT;
@@ -257,15 +322,14 @@ clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueReques
     if ((err = request_fields(ctx->arena, inst.ops, look.record, req, &creq.fields)) != CLM_OK)
         return err;
 
+    /* Read here first, so a bad CSR is the caller's error, named, before any CA. */
+    if (uploaded && (err = read_uploaded(req->csr_pem, &key_type, &hash)) != CLM_OK)
+        return err;
+    if ((err = check_group_policy(look.policy, req->group[0] ? req->group : "Default", key_type,
+                                  hash, uploaded ? "csr_pem" : "group")) != CLM_OK)
+        return err;
+
     if (uploaded) {
-        /* Parsed here first, so a bad CSR is the caller's error, named, before any CA. */
-        if ((err = pki_csr_parse(req->csr_pem, strlen(req->csr_pem), &facts)) != CLM_OK) {
-            char m[CLM_ERROR_MESSAGE_MAX];
-            snprintf(m, sizeof(m), "%s", clm_error_message());
-            return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: %s", m);
-        }
-        pki_facts_free(facts);
-        facts = NULL;
         creq.csr = req->csr_pem;
         creq.csr_len = strlen(req->csr_pem);
     } else {
@@ -367,7 +431,7 @@ static clm_err check_issued_here(const connector_context *ctx,
 clm_err connector_revoke(const connector_context *ctx, const Clm__V1__RevokeRequest *req,
                          Clm__V1__RevokeResponse *out)
 {
-    lookup_op look = {ctx->arena, req->connector, "connector", NULL, NULL, 0};
+    lookup_op look = {ctx->arena, req->connector, "connector", NULL, NULL, 0, NULL};
     adapter_ca_revocation rev = {0};
     adapter_ca_result result = {0};
     connector_instance inst = {0};
@@ -444,7 +508,7 @@ out:
 
 clm_err connector_crl(const connector_context *ctx, const char *name, bool der, clm_buf *out)
 {
-    lookup_op look = {ctx->arena, name, "name", NULL, NULL, 0};
+    lookup_op look = {ctx->arena, name, "name", NULL, NULL, 0, NULL};
     connector_instance inst = {0};
     clm_buf crl = CLM_BUF_INIT;
     clm_err err;
@@ -490,7 +554,7 @@ clm_err connector_crl(const connector_context *ctx, const char *name, bool der, 
 
 clm_err connector_init_local(const connector_context *ctx, const Clm__V1__InitLocalCaRequest *req)
 {
-    lookup_op look = {ctx->arena, req->name, "name", NULL, NULL, 0};
+    lookup_op look = {ctx->arena, req->name, "name", NULL, NULL, 0, NULL};
     connector_state state;
     clm_err err;
 

@@ -5,7 +5,9 @@
  * later slices) wraps or replaces this.
  *
  * Issue: the CSR is uploaded (PEM, its signature checked) or made in the appliance with a
- * new EC P-256 key (cheap enough for an RPC thread; RSA generation belongs on a worker),
+ * new EC P-256 key (cheap enough for an RPC thread; RSA generation belongs on a worker);
+ * either way its key type and hash must be allowed by the group's policy (allowed key
+ * types, allowed hash functions) before anything goes to the CA. It is then
  * submitted to the connector's adapter, and the issued certificate is stored in the
  * inventory in one write transaction with the audit entry: status Managed, the group
  * asked for, source kind "connector" naming the connector, and the generated key sealed

@@ -286,6 +286,23 @@ def test_bad_input():
     check(r.returncode != 0 and "NOT_FOUND" in r.stderr, f"unknown connector: {r.stderr}")
     r = clmctl(d, "ca", "issue", "good", "--cn", "x.example.test", "--group", "nosuch")
     check(r.returncode != 0 and "NOT_FOUND" in r.stderr and "group" in r.stderr, f"unknown group: {r.stderr}")
+    # the group's policy: allowed key types and CSR hash functions
+    r = clmctl(d, "group", "create", "--key-types", "RSA-2048,RSA-3072", "RsaOnly")
+    check(r.returncode == 0, f"group create: {r.stderr}")
+    r = clmctl(d, "group", "create", "--key-types", "EC-P256", "--hashes", "SHA384", "Sha384")
+    check(r.returncode == 0, f"group create: {r.stderr}")
+    r = clmctl(d, "ca", "issue", "good", "--cn", "p.example.test", "--group", "RsaOnly")
+    check(r.returncode != 0 and "INVALID_ARGUMENT: group: key type ec-p256 is not allowed" in r.stderr,
+          f"generated key against the group policy: {r.stderr}")
+    r = clmctl(d, "ca", "issue", "good", "--csr", csr, "--group", "rsaonly")
+    check(r.returncode != 0 and "INVALID_ARGUMENT: csr_pem: key type ec-p256 is not allowed" in r.stderr,
+          f"uploaded CSR against the group policy: {r.stderr}")
+    r = clmctl(d, "ca", "issue", "good", "--csr", csr, "--group", "Sha384")
+    check(r.returncode != 0 and "csr_pem: signed with SHA256" in r.stderr, f"CSR hash against the policy: {r.stderr}")
+    csr384, _ = make_csr(d, "s384", "s384.example.test", ["-sha384"])
+    r = clmctl(d, "ca", "issue", "good", "--csr", csr384, "--group", "Sha384")
+    check(r.returncode == 0, f"a CSR the policy allows: {r.stderr}")
+    n += 1
     r = clmctl(d, "ca", "issue", "good", "--cn", "bad name!")
     check(r.returncode != 0 and "INVALID_ARGUMENT" in r.stderr, f"bad common name: {r.stderr}")
     check(cert_count(inv) == n, "nothing stored by the refused issues")
