@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "appliance/ca/connectors.h"
+#include "appliance/ca/state.h"
 #include "appliance/endpoints/tables.h"
 #include "appliance/inventory/groups.h"
 #include "appliance/jobs/kinds.h"
@@ -22,6 +24,8 @@ static const store_table *const appliance_tables[] = {
     &endpoint_table,
     &binding_table,
     &validation_result_table,
+    &connector_table,
+    &connector_state_table,
 };
 
 static clm_err ensure_defaults(store_txn *txn, void *arg)

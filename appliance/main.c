@@ -18,6 +18,7 @@
 #include "appliance/api/services.h"
 #include "appliance/app.h"
 #include "appliance/appstore.h"
+#include "appliance/ca/connectors.h"
 #include "appliance/datadir.h"
 #include "appliance/identity.h"
 #include "appliance/inventory/import_queue.h"
@@ -165,6 +166,10 @@ int main(int argc, char **argv)
     }
     if (appstore_scheduler_new(&app) != CLM_OK) {
         rc = fail("scheduler");
+        goto out;
+    }
+    if (connectors_register_adapters() != CLM_OK) {
+        rc = fail("CA adapters");
         goto out;
     }
     if (server_setup_start(&app) != CLM_OK) {

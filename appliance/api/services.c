@@ -2,6 +2,7 @@
 #include "appliance/api/services.h"
 
 #include "appliance/api/admin.h"
+#include "appliance/api/connectors.h"
 #include "appliance/api/endpoints.h"
 #include "appliance/api/groups.h"
 #include "appliance/api/health.h"
@@ -12,6 +13,7 @@
 
 const api_service api_services[] = {
     {"clm.v1.Admin", admin_methods, &admin_methods_count},
+    {"clm.v1.Connectors", connectors_methods, &connectors_methods_count},
     {"clm.v1.Endpoints", endpoints_methods, &endpoints_methods_count},
     {"clm.v1.Groups", groups_methods, &groups_methods_count},
     {"clm.v1.Inventory", inventory_methods, &inventory_methods_count},

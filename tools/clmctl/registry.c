@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clm/v1/admin.pb-c.h"
+#include "clm/v1/connectors.pb-c.h"
 #include "clm/v1/endpoints.pb-c.h"
 #include "clm/v1/groups.pb-c.h"
 #include "clm/v1/inventory.pb-c.h"
@@ -15,6 +16,7 @@
 
 static const ProtobufCServiceDescriptor *const services[] = {
     &clm__v1__admin__descriptor,
+    &clm__v1__connectors__descriptor,
     &clm__v1__endpoints__descriptor,
     &clm__v1__groups__descriptor,
     &clm__v1__inventory__descriptor,

@@ -1,0 +1,291 @@
+/*
+ * appliance/api/connectors.c: clm.v1.Connectors handlers over appliance/ca. Every field
+ * is validated before anything is written; secrets (CA keys, key passwords) are never
+ * in a reply, a log line or an error message.
+ */
+#include "appliance/api/connectors.h"
+
+#include <string.h>
+
+#include "appliance/app.h"
+#include "appliance/appstore.h"
+#include "appliance/ca/connectors.h"
+#include "appliance/ca/issue.h"
+#include "appliance/inventory/groups.h"
+#include "appliance/inventory/page.h"
+#include "clm/v1/connectors.pb-c.h"
+
+typedef struct connector_op {
+    rpc_call *call;
+    clm_app *app;
+    const ProtobufCMessage *request;
+    ProtobufCMessage *response;
+} connector_op;
+
+static clm_err audit_in(store_txn *txn, void *arg)
+{
+    return appstore_audit_in(txn, arg);
+}
+
+static connector_context context_of(rpc_call *call)
+{
+    clm_app *app = rpc_call_app(call);
+    connector_context ctx = {app->store, app->seal, app->clock, rpc_call_arena(call),
+                             rpc_call_peer(call)->identity, audit_in, call};
+    return ctx;
+}
+
+static clm_err create_txn(store_txn *txn, void *arg)
+{
+    connector_op *op = arg;
+    const Clm__V1__CreateConnectorRequest *req = (const void *)op->request;
+    Clm__Store__V1__ConnectorRecord *created;
+    clm_err err;
+
+    err = connector_create(txn, rpc_call_arena(op->call), req->connector,
+                           clm_clock_now_ns(op->app->clock), &created);
+    if (err == CLM_OK)
+        err = appstore_audit_in(txn, op->call);
+    if (err == CLM_OK)
+        err = connector_to_api(txn, rpc_call_arena(op->call), created, (void *)op->response);
+    return err;
+}
+
+static clm_err create_connector(rpc_call *call, const ProtobufCMessage *request,
+                                ProtobufCMessage *response)
+{
+    const Clm__V1__CreateConnectorRequest *req = (const void *)request;
+    connector_op op = {call, rpc_call_app(call), request, response};
+    clm_err err;
+
+    if ((err = connector_validate(req->connector, "connector.")) != CLM_OK)
+        return err;
+    rpc_call_set_audit_target(call, req->connector->name);
+    return store_update(op.app->store, create_txn, &op);
+}
+
+static clm_err update_txn(store_txn *txn, void *arg)
+{
+    connector_op *op = arg;
+    const Clm__V1__UpdateConnectorRequest *req = (const void *)op->request;
+    Clm__Store__V1__ConnectorRecord *updated;
+    clm_err err;
+
+    err = connector_update(txn, rpc_call_arena(op->call), req->name, req->connector,
+                           clm_clock_now_ns(op->app->clock), &updated);
+    if (err == CLM_OK)
+        err = appstore_audit_in(txn, op->call);
+    if (err == CLM_OK)
+        err = connector_to_api(txn, rpc_call_arena(op->call), updated, (void *)op->response);
+    return err;
+}
+
+static clm_err update_connector(rpc_call *call, const ProtobufCMessage *request,
+                                ProtobufCMessage *response)
+{
+    const Clm__V1__UpdateConnectorRequest *req = (const void *)request;
+    connector_op op = {call, rpc_call_app(call), request, response};
+    clm_err err;
+
+    if (req->name[0] == '\0')
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: required");
+    if ((err = connector_validate(req->connector, "connector.")) != CLM_OK)
+        return err;
+    rpc_call_set_audit_target(call, req->name);
+    return store_update(op.app->store, update_txn, &op);
+}
+
+static clm_err delete_txn(store_txn *txn, void *arg)
+{
+    connector_op *op = arg;
+    const Clm__V1__DeleteConnectorRequest *req = (const void *)op->request;
+    clm_err err = connector_delete(txn, rpc_call_arena(op->call), req->name);
+
+    return err ? err : appstore_audit_in(txn, op->call);
+}
+
+static clm_err delete_connector(rpc_call *call, const ProtobufCMessage *request,
+                                ProtobufCMessage *response)
+{
+    const Clm__V1__DeleteConnectorRequest *req = (const void *)request;
+    connector_op op = {call, rpc_call_app(call), request, response};
+
+    if (req->name[0] == '\0')
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: required");
+    rpc_call_set_audit_target(call, req->name);
+    return store_update(op.app->store, delete_txn, &op);
+}
+
+static clm_err get_txn(store_txn *txn, void *arg)
+{
+    connector_op *op = arg;
+    const Clm__V1__GetConnectorRequest *req = (const void *)op->request;
+    Clm__Store__V1__ConnectorRecord *r;
+    clm_err err = connector_find(txn, rpc_call_arena(op->call), req->name, "name", &r);
+
+    return err ? err : connector_to_api(txn, rpc_call_arena(op->call), r, (void *)op->response);
+}
+
+static clm_err get_connector(rpc_call *call, const ProtobufCMessage *request,
+                             ProtobufCMessage *response)
+{
+    connector_op op = {call, rpc_call_app(call), request, response};
+
+    return store_view(op.app->store, get_txn, &op);
+}
+
+static clm_err list_txn(store_txn *txn, void *arg)
+{
+    connector_op *op = arg;
+    const Clm__V1__ListConnectorsRequest *req = (const void *)op->request;
+    Clm__V1__ListConnectorsResponse *resp = (void *)op->response;
+    clm_arena *arena = rpc_call_arena(op->call);
+    page_position pos;
+    store_iter *it;
+    size_t size;
+    int present;
+    clm_err err;
+
+    if ((err = page_size_of(req->page_size, &size)) != CLM_OK ||
+        (err = page_token_decode(req->page_token, &pos, &present)) != CLM_OK)
+        return err;
+    resp->connectors = clm_arena_alloc(arena, size * sizeof(*resp->connectors));
+    if (resp->connectors == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    err = store_iter_open(txn, &connector_table, &connector_table.indexes[CONNECTOR_INDEX_NAME],
+                          0, &it);
+    if (err != CLM_OK)
+        return err;
+    for (err = page_resume(it, &pos, present); err == CLM_OK; err = store_iter_next(it)) {
+        const store_item *item = store_iter_item(it);
+        Clm__Store__V1__ConnectorRecord *r;
+        Clm__V1__Connector *c;
+
+        if (resp->n_connectors == size) {
+            resp->next_page_token = page_token_encode(arena, item);
+            break;
+        }
+        r = (void *)inventory_unpack(arena, &connector_table, item);
+        c = clm_arena_alloc(arena, sizeof(*c));
+        if (r == NULL || c == NULL) {
+            err = clm_fail(CLM_ERR_STORE, "connector record does not unpack");
+            break;
+        }
+        clm__v1__connector__init(c);
+        if ((err = connector_to_api(txn, arena, r, c)) != CLM_OK)
+            break;
+        resp->connectors[resp->n_connectors++] = c;
+    }
+    store_iter_close(it);
+    if (err == CLM_ERR_NOT_FOUND) { /* the end of the index */
+        clm_error_clear();
+        err = CLM_OK;
+    }
+    return err;
+}
+
+static clm_err list_connectors(rpc_call *call, const ProtobufCMessage *request,
+                               ProtobufCMessage *response)
+{
+    connector_op op = {call, rpc_call_app(call), request, response};
+
+    return store_view(op.app->store, list_txn, &op);
+}
+
+static clm_err init_local_ca(rpc_call *call, const ProtobufCMessage *request,
+                             ProtobufCMessage *response)
+{
+    const Clm__V1__InitLocalCaRequest *req = (const void *)request;
+    connector_context ctx = context_of(call);
+    connector_op op = {call, rpc_call_app(call), request, response};
+    Clm__V1__GetConnectorRequest get = CLM__V1__GET_CONNECTOR_REQUEST__INIT;
+    clm_err err;
+
+    if (req->name[0] == '\0')
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: required");
+    rpc_call_set_audit_target(call, req->name);
+    if ((err = connector_init_local(&ctx, req)) != CLM_OK)
+        return err;
+    get.name = req->name;
+    op.request = &get.base;
+    return store_view(op.app->store, get_txn, &op);
+}
+
+static clm_err get_crl(rpc_call *call, const ProtobufCMessage *request,
+                       ProtobufCMessage *response)
+{
+    const Clm__V1__GetCrlRequest *req = (const void *)request;
+    Clm__V1__GetCrlResponse *resp = (void *)response;
+    connector_context ctx = context_of(call);
+    clm_buf crl = CLM_BUF_INIT;
+    clm_err err;
+
+    if (req->name[0] == '\0')
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: required");
+    rpc_call_set_audit_target(call, req->name);
+    /* Making a CRL bumps its number: that write carries this call's audit entry. */
+    if ((err = connector_crl(&ctx, req->name, req->der, &crl)) != CLM_OK) {
+        clm_buf_free(&crl);
+        return err;
+    }
+    resp->crl.data = clm_arena_memdup(ctx.arena, crl.data ? (const void *)crl.data : "", crl.len);
+    resp->crl.len = crl.len;
+    clm_buf_free(&crl);
+    return resp->crl.data ? CLM_OK : clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+}
+
+static clm_err issue(rpc_call *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+{
+    const Clm__V1__IssueRequest *req = (const void *)request;
+    connector_context ctx = context_of(call);
+
+    if (req->connector[0] == '\0')
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "connector: required");
+    rpc_call_set_audit_target(call, req->connector);
+    return connector_issue(&ctx, req, (void *)response);
+}
+
+static clm_err revoke(rpc_call *call, const ProtobufCMessage *request, ProtobufCMessage *response)
+{
+    const Clm__V1__RevokeRequest *req = (const void *)request;
+    connector_context ctx = context_of(call);
+
+    if (req->connector[0] == '\0')
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "connector: required");
+    rpc_call_set_audit_target(call, req->connector);
+    return connector_revoke(&ctx, req, (void *)response);
+}
+
+/* Connectors hold CA keys: only admins shape them. Issuing and revoking are the
+   operators' daily work. */
+#define ADMINS RPC_ROLE_BIT(RPC_ROLE_ADMIN)
+#define WRITERS (RPC_ROLE_BIT(RPC_ROLE_ADMIN) | RPC_ROLE_BIT(RPC_ROLE_OPERATOR))
+
+const rpc_method connectors_methods[] = {
+    {"/clm.v1.Connectors/CreateConnector", RPC_UNARY, ADMINS, 1,
+     &clm__v1__create_connector_request__descriptor, &clm__v1__connector__descriptor,
+     create_connector, NULL},
+    {"/clm.v1.Connectors/UpdateConnector", RPC_UNARY, ADMINS, 1,
+     &clm__v1__update_connector_request__descriptor, &clm__v1__connector__descriptor,
+     update_connector, NULL},
+    {"/clm.v1.Connectors/DeleteConnector", RPC_UNARY, ADMINS, 1,
+     &clm__v1__delete_connector_request__descriptor,
+     &clm__v1__delete_connector_response__descriptor, delete_connector, NULL},
+    {"/clm.v1.Connectors/GetConnector", RPC_UNARY, RPC_ROLES_ANY, 0,
+     &clm__v1__get_connector_request__descriptor, &clm__v1__connector__descriptor,
+     get_connector, NULL},
+    {"/clm.v1.Connectors/ListConnectors", RPC_UNARY, RPC_ROLES_ANY, 0,
+     &clm__v1__list_connectors_request__descriptor,
+     &clm__v1__list_connectors_response__descriptor, list_connectors, NULL},
+    {"/clm.v1.Connectors/InitLocalCa", RPC_UNARY, ADMINS, 1,
+     &clm__v1__init_local_ca_request__descriptor, &clm__v1__connector__descriptor,
+     init_local_ca, NULL},
+    {"/clm.v1.Connectors/GetCrl", RPC_UNARY, RPC_ROLES_ANY, 1,
+     &clm__v1__get_crl_request__descriptor, &clm__v1__get_crl_response__descriptor, get_crl,
+     NULL},
+    {"/clm.v1.Connectors/Issue", RPC_UNARY, WRITERS, 1, &clm__v1__issue_request__descriptor,
+     &clm__v1__issue_response__descriptor, issue, NULL},
+    {"/clm.v1.Connectors/Revoke", RPC_UNARY, WRITERS, 1, &clm__v1__revoke_request__descriptor,
+     &clm__v1__revoke_response__descriptor, revoke, NULL},
+};
+const size_t connectors_methods_count = sizeof(connectors_methods) / sizeof(connectors_methods[0]);

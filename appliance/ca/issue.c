@@ -1,0 +1,629 @@
+/* appliance/ca/issue.c: the direct issuing path (issue.h). */
+#include "appliance/ca/issue.h"
+
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "adapters/ca/fields.h"
+#include "adapters/ca/local/local.h"
+#include "appliance/inventory/certs.h"
+#include "appliance/inventory/groups.h"
+#include "appliance/inventory/tables.h"
+#include "lib/pki/cert.h"
+#include "lib/pki/csr.h"
+#include "lib/pki/facts.h"
+#include "lib/pki/key.h"
+
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void connector_state_lock(void)
+{
+    pthread_mutex_lock(&state_lock);
+}
+
+void connector_state_unlock(void)
+{
+    pthread_mutex_unlock(&state_lock);
+}
+
+/* ---- reads before the work ---- */
+
+typedef struct lookup_op {
+    clm_arena *arena;
+    const char *connector;
+    const char *field;
+    const char *group; /* NULL: no group wanted */
+    Clm__Store__V1__ConnectorRecord *record;
+    uint64_t group_id;
+    const Clm__V1__GroupPolicy *policy; /* of the group asked for, or of Default */
+} lookup_op;
+
+static clm_err lookup_txn(store_txn *txn, void *arg)
+{
+    lookup_op *op = arg;
+    Clm__Store__V1__GroupRecord *g;
+    clm_err err;
+
+    if ((err = connector_find(txn, op->arena, op->connector, op->field, &op->record)) != CLM_OK)
+        return err;
+    if (op->group == NULL)
+        return CLM_OK;
+    if (op->group[0] == '\0')
+        err = group_get_by_id(txn, op->arena, INVENTORY_DEFAULT_GROUP_ID, &g);
+    else
+        err = group_find(txn, op->arena, op->group, "group", &g);
+    if (err != CLM_OK)
+        return err;
+    op->group_id = g->id;
+    op->policy = g->policy;
+    return CLM_OK;
+}
+
+static clm_err text_copy(clm_arena *arena, const clm_buf *b, char **out)
+{
+    if ((*out = clm_arena_alloc(arena, b->len + 1)) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    if (b->len)
+        memcpy(*out, b->data, b->len);
+    (*out)[b->len] = '\0';
+    return CLM_OK;
+}
+
+static clm_err der_to_pem(const unsigned char *der, size_t len, clm_buf *out)
+{
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    clm_err err;
+
+    if (x == NULL)
+        return clm_fail(CLM_ERR_PARSE, "the CA returned a certificate that does not parse");
+    err = pki_cert_to_pem(x, out);
+    X509_free(x);
+    return err;
+}
+
+static int declares(const adapter_field *decls, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(decls[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The request fields: the API's, plus the connector's profile when none is given. */
+static clm_err request_fields(clm_arena *arena, const adapter_ca_ops *ops,
+                              const Clm__Store__V1__ConnectorRecord *r,
+                              const Clm__V1__IssueRequest *req, adapter_fields *out)
+{
+    bool has_profile = false;
+    adapter_field_value *v;
+    size_t n = 0;
+
+    if (req->n_fields > CA_FIELDS_MAX)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "fields: %zu given, at most %d",
+                        req->n_fields, CA_FIELDS_MAX);
+    if ((v = clm_arena_alloc(arena, (req->n_fields + 1) * sizeof(*v))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < req->n_fields; i++) {
+        v[n].name = req->fields[i]->name;
+        v[n++].value = req->fields[i]->value;
+        has_profile |= strcmp(req->fields[i]->name, "profile") == 0;
+    }
+    if (!has_profile && r->profile[0] != '\0' &&
+        declares(ops->request_fields, ops->n_request_fields, "profile")) {
+        v[n].name = "profile";
+        v[n++].value = r->profile;
+    }
+    out->v = v;
+    out->n = n;
+    return ops->check_fields(out, true);
+}
+
+/* ---- the CSR ---- */
+
+static bool listed(char **names, size_t n, const char *value)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(names[i], value) == 0)
+            return true;
+    return false;
+}
+
+/* The certificate's group policy: allowed key types and CSR hash functions. */
+static clm_err check_group_policy(const Clm__V1__GroupPolicy *p, const char *group,
+                                  pki_key_type key_type, const char *hash, const char *field)
+{
+    const char *key_name = pki_key_type_name(key_type);
+
+    if (p == NULL)
+        return CLM_OK;
+    if (p->n_allowed_key_types > 0 &&
+        !listed(p->allowed_key_types, p->n_allowed_key_types, key_name))
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "%s: key type %s is not allowed by the policy of group '%s'", field,
+                        key_name, group);
+    if (p->n_allowed_hash_functions > 0 &&
+        !listed(p->allowed_hash_functions, p->n_allowed_hash_functions, hash))
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "%s: signed with %s, which the policy of group '%s' does not allow",
+                        field, hash, group);
+    return CLM_OK;
+}
+
+/* An uploaded request: proof of possession, then its key type and hash. */
+static clm_err read_uploaded(const char *pem, pki_key_type *key_type, const char **hash)
+{
+    X509_REQ *req = NULL;
+    EVP_PKEY *key;
+    int md = NID_undef, pk = NID_undef;
+    clm_err err;
+
+    if ((err = pki_csr_read(pem, strlen(pem), &req)) != CLM_OK) {
+        char m[CLM_ERROR_MESSAGE_MAX];
+        snprintf(m, sizeof(m), "%s", clm_error_message());
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: %s", m);
+    }
+    key = X509_REQ_get0_pubkey(req);
+    if (key == NULL || pki_key_type_of_request(req, key, key_type) != CLM_OK) {
+        char m[CLM_ERROR_MESSAGE_MAX];
+        snprintf(m, sizeof(m), "%s", key ? clm_error_message() : "no public key");
+        X509_REQ_free(req);
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: unsupported key: %s", m);
+    }
+    OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req), &md, &pk);
+    *hash = md == NID_sha256 ? "SHA256" : md == NID_sha384 ? "SHA384"
+          : md == NID_sha512 ? "SHA512" : md == NID_sha1 ? "SHA1" : "an unknown hash";
+    X509_REQ_free(req);
+    return CLM_OK;
+}
+
+static clm_err check_names(const Clm__V1__IssueRequest *req)
+{
+    if (strlen(req->common_name) > 64)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "common_name: at most 64 characters");
+    if (req->n_dns_names > CONNECTOR_DNS_NAMES_MAX)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "dns_names: at most %d",
+                        CONNECTOR_DNS_NAMES_MAX);
+    for (size_t i = 0; i < req->n_dns_names; i++) {
+        const char *d = req->dns_names[i];
+        if (d[0] == '\0' || strlen(d) > 253 || strpbrk(d, ", \t\r\n") != NULL)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "dns_names[%zu]: 1-253 characters without blanks or commas", i);
+    }
+    return CLM_OK;
+}
+
+/* A new EC P-256 key and a CSR for the names asked; the key's PEM goes to key_pem. */
+static clm_err generate_csr(clm_arena *arena, const Clm__V1__IssueRequest *req, clm_buf *csr,
+                            clm_buf *key_pem)
+{
+    pki_csr_fields f = {.hash = PKI_HASH_SHA256};
+    clm_buf sans = CLM_BUF_INIT;
+    EVP_PKEY *key = NULL;
+    clm_err err = CLM_OK;
+
+    (void)arena;
+    if (req->common_name[0] == '\0' && req->n_dns_names == 0)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "common_name: required (or dns_names, or csr_pem) when the appliance "
+                        "makes the key");
+    for (size_t i = 0; err == CLM_OK && i < req->n_dns_names; i++)
+        err = clm_buf_printf(&sans, "%s%s", i ? ", " : "", req->dns_names[i]);
+    if (err == CLM_OK)
+        err = clm_buf_append_byte(&sans, 0);
+    f.common_name = req->common_name[0] ? req->common_name : NULL;
+    f.sans = req->n_dns_names ? (const char *)sans.data : NULL;
+    if (err == CLM_OK && (err = pki_csr_check(&f, NULL, NULL)) != CLM_OK) {
+        char m[CLM_ERROR_MESSAGE_MAX];
+        snprintf(m, sizeof(m), "%s", clm_error_message());
+        err = clm_fail(CLM_ERR_INVALID_ARGUMENT, "common_name/dns_names: %s", m);
+    }
+    if (err == CLM_OK)
+        err = pki_key_generate(PKI_KEY_EC_P256, &key);
+    if (err == CLM_OK)
+        err = pki_csr_build(&f, NULL, key, csr);
+    if (err == CLM_OK)
+        err = pki_key_to_pem(key, key_pem);
+    EVP_PKEY_free(key);
+    clm_buf_free(&sans);
+    return err;
+}
+
+/* ---- recording the certificate ---- */
+
+typedef struct record_op {
+    const connector_context *ctx;
+    const Clm__Store__V1__ConnectorRecord *connector;
+    uint64_t group_id;
+    const adapter_ca_der *cert;
+    const pki_facts *facts;
+    const clm_buf *sealed_key;
+} record_op;
+
+static clm_err record_txn(store_txn *txn, void *arg)
+{
+    record_op *op = arg;
+    clm_arena *arena = op->ctx->arena;
+    int64_t now = clm_clock_now_ns(op->ctx->clock);
+    Clm__Store__V1__CertificateRecord *r = clm_arena_alloc(arena, sizeof(*r));
+    Clm__Store__V1__CertificateSource *s = clm_arena_alloc(arena, sizeof(*s));
+    Clm__Store__V1__CertificateSource **sources = clm_arena_alloc(arena, sizeof(*sources));
+    unsigned char key[8];
+    clm_err err;
+
+    if (r == NULL || s == NULL || sources == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    clm__store__v1__certificate_record__init(r);
+    clm__store__v1__certificate_source__init(s);
+    if ((err = store_seq_next(txn, &inventory_certificates, 1, &r->id)) != CLM_OK)
+        return err;
+    r->der.data = (uint8_t *)op->cert->data;
+    r->der.len = op->cert->len;
+    inventory_fill_facts(arena, op->facts, r);
+    r->status = CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_MANAGED;
+    r->group_id = op->group_id;
+    s->kind = CONNECTOR_SOURCE_KIND;
+    s->device = op->connector->name; /* the source_device index finds what it issued */
+    s->by = (char *)(op->ctx->identity ? op->ctx->identity : "");
+    s->first_seen = s->last_seen = now;
+    sources[0] = s;
+    r->sources = sources;
+    r->n_sources = 1;
+    if (op->sealed_key->len) {
+        r->sealed_private_key.data = op->sealed_key->data;
+        r->sealed_private_key.len = op->sealed_key->len;
+    }
+    r->created_at = r->updated_at = now;
+    inventory_id_key(r->id, key);
+    if ((err = store_put(txn, &inventory_certificates, key, 8, &r->base, STORE_PUT_APPEND)) !=
+        CLM_OK)
+        return err;
+    return op->ctx->audit(txn, op->ctx->audit_arg);
+}
+
+clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
+                        Clm__V1__IssueResponse *out)
+{
+    lookup_op look = {ctx->arena, req->connector, "connector", req->group, NULL, 0, NULL};
+    connector_instance inst = {0};
+    adapter_ca_request creq = {0};
+    pki_key_type key_type = PKI_KEY_EC_P256; /* what the appliance generates */
+    const char *hash = "SHA256";
+    adapter_ca_result result = {0};
+    clm_buf csr = CLM_BUF_INIT, key_pem = CLM_BUF_INIT, sealed = CLM_BUF_INIT;
+    clm_buf pem = CLM_BUF_INIT;
+    pki_facts *facts = NULL;
+    bool uploaded = req->csr_pem[0] != '\0';
+    clm_err err;
+
+    if (strlen(req->csr_pem) > CONNECTOR_PEM_MAX)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: more than %d bytes",
+                        CONNECTOR_PEM_MAX);
+    if (uploaded && (req->common_name[0] || req->n_dns_names))
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "common_name: not with csr_pem (the CSR names the subject)");
+    if ((err = check_names(req)) != CLM_OK)
+        return err;
+    if ((err = store_view(ctx->store, lookup_txn, &look)) != CLM_OK)
+        return err;
+    if (!uploaded && strcmp(look.record->csr_source, "uploaded") == 0)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "csr_pem: required (connector '%s' takes uploaded CSRs)",
+                        look.record->name);
+    if ((inst.ops = adapter_ca_find(look.record->type)) == NULL)
+        return clm_fail(CLM_ERR_UNSUPPORTED, "connector '%s': type '%s' is not served here",
+                        look.record->name, look.record->type);
+    if ((err = request_fields(ctx->arena, inst.ops, look.record, req, &creq.fields)) != CLM_OK)
+        return err;
+
+    /* Read here first, so a bad CSR is the caller's error, named, before any CA. */
+    if (uploaded && (err = read_uploaded(req->csr_pem, &key_type, &hash)) != CLM_OK)
+        return err;
+    if ((err = check_group_policy(look.policy, req->group[0] ? req->group : "Default", key_type,
+                                  hash, uploaded ? "csr_pem" : "group")) != CLM_OK)
+        return err;
+
+    if (uploaded) {
+        creq.csr = req->csr_pem;
+        creq.csr_len = strlen(req->csr_pem);
+    } else {
+        if ((err = generate_csr(ctx->arena, req, &csr, &key_pem)) != CLM_OK)
+            goto out;
+        creq.csr = csr.data;
+        creq.csr_len = csr.len;
+    }
+
+    if ((err = connector_open(ctx->store, ctx->seal, ctx->clock, ctx->arena, look.record,
+                              &inst)) != CLM_OK)
+        goto out;
+    err = inst.ops->submit(inst.ca, &creq, &result);
+    if (err == CLM_OK && result.outcome != ADAPTER_CA_ISSUED)
+        err = connector_outcome_error(&inst, &result, uploaded ? "csr_pem" : "request");
+    if (err != CLM_OK)
+        goto out;
+
+    if ((err = pki_facts_from_der(result.cert.data, result.cert.len, &facts)) != CLM_OK)
+        goto out;
+    if (key_pem.len) {
+        char aad[80];
+        snprintf(aad, sizeof(aad), "cert-key:%s", facts->sha256);
+        if ((err = seal(ctx->seal, aad, key_pem.data, key_pem.len, &sealed)) != CLM_OK)
+            goto out;
+    }
+    {
+        record_op rec = {ctx, look.record, look.group_id, &result.cert, facts, &sealed};
+        if ((err = store_update(ctx->store, record_txn, &rec)) != CLM_OK)
+            goto out;
+    }
+
+    /* the reply: PEMs, serial, inventory id; never the key */
+    if ((err = der_to_pem(result.cert.data, result.cert.len, &pem)) != CLM_OK ||
+        (err = text_copy(ctx->arena, &pem, &out->certificate_pem)) != CLM_OK)
+        goto out;
+    clm_buf_reset(&pem);
+    for (size_t i = 0; i < result.chain_len; i++)
+        if ((err = der_to_pem(result.chain[i].data, result.chain[i].len, &pem)) != CLM_OK)
+            goto out;
+    if ((err = text_copy(ctx->arena, &pem, &out->chain_pem)) != CLM_OK)
+        goto out;
+    out->serial = clm_arena_memdup(ctx->arena, facts->serial, strlen(facts->serial) + 1);
+    out->sha256 = clm_arena_memdup(ctx->arena, facts->sha256, strlen(facts->sha256) + 1);
+    if (out->serial == NULL || out->sha256 == NULL)
+        err = clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    out->key_in_appliance = key_pem.len > 0;
+out:
+    connector_close(&inst);
+    adapter_ca_result_free(&result);
+    pki_facts_free(facts);
+    clm_buf_wipe(&key_pem);
+    clm_buf_free(&sealed);
+    clm_buf_free(&csr);
+    clm_buf_free(&pem);
+    return err;
+}
+
+/* ---- revoke, CRL, init ---- */
+
+typedef struct chain_op {
+    uint64_t id;
+    clm_buf *out;
+} chain_op;
+
+static clm_err chain_txn(store_txn *txn, void *arg)
+{
+    chain_op *op = arg;
+    return connector_state_get_public(txn, op->id, "chain", op->out);
+}
+
+/* A certificate given to Revoke must come from this connector's CA when the connector
+   keeps its chain (the local CA): otherwise a foreign serial would enter its CRL. */
+static clm_err check_issued_here(const connector_context *ctx,
+                                 const Clm__Store__V1__ConnectorRecord *r, X509 *cert)
+{
+    clm_buf chain = CLM_BUF_INIT;
+    chain_op op = {r->id, &chain};
+    X509 *ca = NULL;
+    EVP_PKEY *pub;
+    clm_err err = store_view(ctx->store, chain_txn, &op);
+
+    if (err == CLM_ERR_NOT_FOUND) { /* no chain kept: the CA itself decides */
+        clm_error_clear();
+        return CLM_OK;
+    }
+    if (err == CLM_OK && pki_cert_from_pem(chain.data, chain.len, &ca) != CLM_OK)
+        err = clm_fail(CLM_ERR_STORE, "connector '%s': its chain does not parse", r->name);
+    if (err == CLM_OK &&
+        (X509_check_issued(ca, cert) != X509_V_OK || (pub = X509_get0_pubkey(ca)) == NULL ||
+         X509_verify(cert, pub) != 1))
+        err = clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                       "certificate_pem: not issued by the CA of connector '%s'", r->name);
+    X509_free(ca);
+    clm_buf_free(&chain);
+    return err;
+}
+
+clm_err connector_revoke(const connector_context *ctx, const Clm__V1__RevokeRequest *req,
+                         Clm__V1__RevokeResponse *out)
+{
+    lookup_op look = {ctx->arena, req->connector, "connector", NULL, NULL, 0, NULL};
+    adapter_ca_revocation rev = {0};
+    adapter_ca_result result = {0};
+    connector_instance inst = {0};
+    pki_facts *facts = NULL;
+    X509 *cert = NULL;
+    unsigned char *der = NULL;
+    char serial[41];
+    clm_err err;
+
+    if ((req->serial[0] == '\0') == (req->certificate_pem[0] == '\0'))
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "serial: give serial or certificate_pem");
+    if (strlen(req->certificate_pem) > CONNECTOR_PEM_MAX)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "certificate_pem: more than %d bytes",
+                        CONNECTOR_PEM_MAX);
+    rev.reason = ADAPTER_CA_REASON_UNSPECIFIED;
+    if (req->reason[0] && adapter_ca_revoke_reason_parse(req->reason, &rev.reason) != CLM_OK) {
+        char m[CLM_ERROR_MESSAGE_MAX];
+        snprintf(m, sizeof(m), "%s", clm_error_message());
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "reason: %s", m);
+    }
+    if (req->serial[0]) {
+        if (ca_local_serial_normalise(req->serial, serial) != CLM_OK)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "serial: '%.64s' is not a hex serial of 1-20 bytes", req->serial);
+    } else {
+        int len;
+        if (pki_cert_from_pem(req->certificate_pem, strlen(req->certificate_pem), &cert) !=
+                CLM_OK ||
+            (len = i2d_X509(cert, &der)) <= 0 ||
+            pki_facts_from_der(der, (size_t)len, &facts) != CLM_OK) {
+            X509_free(cert);
+            OPENSSL_free(der);
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "certificate_pem: not a PEM certificate");
+        }
+        snprintf(serial, sizeof(serial), "%s", facts->serial);
+        rev.cert = der;
+        rev.cert_len = (size_t)len;
+    }
+    rev.serial = serial;
+    if ((err = store_view(ctx->store, lookup_txn, &look)) != CLM_OK)
+        goto out;
+    if (cert != NULL && (err = check_issued_here(ctx, look.record, cert)) != CLM_OK)
+        goto out;
+    connector_state_lock();
+    err = connector_open(ctx->store, ctx->seal, ctx->clock, ctx->arena, look.record, &inst);
+    if (err == CLM_OK && inst.ops->revoke == NULL) {
+        err = clm_fail(CLM_ERR_UNSUPPORTED, "connector '%s': its CA does not revoke",
+                       look.record->name);
+    } else if (err == CLM_OK) {
+        /* the adapter's state write carries the audit entry */
+        inst.state.also = ctx->audit;
+        inst.state.also_arg = ctx->audit_arg;
+        err = inst.ops->revoke(inst.ca, &rev, &result);
+        if (err == CLM_OK && result.outcome != ADAPTER_CA_REVOKED)
+            err = connector_outcome_error(&inst, &result, req->serial[0] ? "serial"
+                                                                         : "certificate_pem");
+    }
+    connector_close(&inst);
+    connector_state_unlock();
+    if (err == CLM_OK) {
+        out->serial = clm_arena_memdup(ctx->arena, serial, strlen(serial) + 1);
+        out->outcome = (char *)adapter_ca_outcome_name(result.outcome);
+        if (out->serial == NULL)
+            err = clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    }
+out:
+    adapter_ca_result_free(&result);
+    pki_facts_free(facts);
+    X509_free(cert);
+    OPENSSL_free(der);
+    return err;
+}
+
+clm_err connector_crl(const connector_context *ctx, const char *name, bool der, clm_buf *out)
+{
+    lookup_op look = {ctx->arena, name, "name", NULL, NULL, 0, NULL};
+    connector_instance inst = {0};
+    clm_buf crl = CLM_BUF_INIT;
+    clm_err err;
+
+    if ((err = store_view(ctx->store, lookup_txn, &look)) != CLM_OK)
+        return err;
+    connector_state_lock();
+    err = connector_open(ctx->store, ctx->seal, ctx->clock, ctx->arena, look.record, &inst);
+    if (err == CLM_OK && inst.ops->crl == NULL)
+        err = clm_fail(CLM_ERR_UNSUPPORTED, "connector '%s': its CA publishes no CRL",
+                       look.record->name);
+    else if (err == CLM_OK) {
+        inst.state.also = ctx->audit; /* the CRL number's write */
+        inst.state.also_arg = ctx->audit_arg;
+        err = inst.ops->crl(inst.ca, &crl);
+        if (err == CLM_ERR_UNAVAILABLE)
+            err = clm_fail(CLM_ERR_CONFLICT, "connector '%s': no CRL: %s", look.record->name,
+                           "the CA is not set up (InitLocalCa)");
+    }
+    connector_close(&inst);
+    connector_state_unlock();
+    if (err == CLM_OK && der)
+        err = clm_buf_append(out, crl.data, crl.len);
+    else if (err == CLM_OK) {
+        const unsigned char *p = crl.data;
+        X509_CRL *x = d2i_X509_CRL(NULL, &p, (long)crl.len);
+        BIO *bio = BIO_new(BIO_s_mem());
+        char *data;
+        long n;
+
+        if (x == NULL || bio == NULL || !PEM_write_bio_X509_CRL(bio, x) ||
+            (n = BIO_get_mem_data(bio, &data)) <= 0)
+            err = clm_fail(CLM_ERR_CRYPTO, "connector '%s': the CRL does not encode as PEM",
+                           look.record->name);
+        else
+            err = clm_buf_append(out, data, (size_t)n);
+        X509_CRL_free(x);
+        BIO_free(bio);
+    }
+    clm_buf_free(&crl);
+    return err;
+}
+
+clm_err connector_init_local(const connector_context *ctx, const Clm__V1__InitLocalCaRequest *req)
+{
+    lookup_op look = {ctx->arena, req->name, "name", NULL, NULL, 0, NULL};
+    connector_state state;
+    clm_err err;
+
+    if (req->how_case == CLM__V1__INIT_LOCAL_CA_REQUEST__HOW_CREATE) {
+        const Clm__V1__CreateLocalCa *c = req->create;
+        if (c->key_type[0] &&
+            strcmp(c->key_type, "EC-P256") != 0 && strcmp(c->key_type, "EC-P384") != 0)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "create.key_type: '%.32s' is not one of EC-P256, EC-P384 (RSA CA "
+                            "keys: import them)", c->key_type);
+        if (c->root_cn[0] == '\0' || strlen(c->root_cn) > 64)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT, "create.root_cn: 1-64 characters");
+        if (c->intermediate_cn[0] == '\0' || strlen(c->intermediate_cn) > 64)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT, "create.intermediate_cn: 1-64 characters");
+        if (strlen(c->organization) > 64)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT, "create.organization: at most 64 characters");
+        if (c->root_days > 36500 || c->intermediate_days > 36500)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "create.root_days: at most 36500 (and intermediate_days)");
+    } else if (req->how_case == CLM__V1__INIT_LOCAL_CA_REQUEST__HOW_IMPORT_CA) {
+        const Clm__V1__ImportLocalCa *im = req->import_ca;
+        if (im->key_pem[0] == '\0' || strlen(im->key_pem) > CONNECTOR_PEM_MAX)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT, "import_ca.key_pem: 1-%d bytes",
+                            CONNECTOR_PEM_MAX);
+        if (im->chain_pem[0] == '\0' || strlen(im->chain_pem) > CONNECTOR_PEM_MAX)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT, "import_ca.chain_pem: 1-%d bytes",
+                            CONNECTOR_PEM_MAX);
+    } else {
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "how: give create or import_ca");
+    }
+    if ((err = store_view(ctx->store, lookup_txn, &look)) != CLM_OK)
+        return err;
+    if (strcmp(look.record->type, "local") != 0)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: connector '%s' is of type '%s', not local",
+                        look.record->name, look.record->type);
+    connector_state_init(&state, ctx->store, ctx->seal, look.record->id);
+    state.also = ctx->audit;
+    state.also_arg = ctx->audit_arg;
+    connector_state_lock();
+    if (req->how_case == CLM__V1__INIT_LOCAL_CA_REQUEST__HOW_CREATE) {
+        const Clm__V1__CreateLocalCa *c = req->create;
+        ca_local_create_params p = {
+            .key_type = strcmp(c->key_type, "EC-P384") == 0 ? PKI_KEY_EC_P384 : PKI_KEY_EC_P256,
+            .root_cn = c->root_cn,
+            .intermediate_cn = c->intermediate_cn,
+            .organization = c->organization[0] ? c->organization : NULL,
+            .root_days = (int)c->root_days,
+            .intermediate_days = (int)c->intermediate_days,
+        };
+        err = ca_local_create(&p, &state.state, ctx->clock);
+        if (err == CLM_ERR_INVALID_ARGUMENT) {
+            char m[CLM_ERROR_MESSAGE_MAX];
+            snprintf(m, sizeof(m), "%s", clm_error_message());
+            err = clm_fail(err, "create.%s", m);
+        }
+    } else {
+        const Clm__V1__ImportLocalCa *im = req->import_ca;
+        err = ca_local_import(im->key_pem, strlen(im->key_pem),
+                              im->password[0] ? im->password : NULL, im->chain_pem,
+                              strlen(im->chain_pem), &state.state, ctx->clock);
+        if (err == CLM_ERR_INVALID_ARGUMENT) {
+            char m[CLM_ERROR_MESSAGE_MAX];
+            snprintf(m, sizeof(m), "%s", clm_error_message());
+            err = clm_fail(err, "import_ca.%s", m);
+        }
+    }
+    connector_state_unlock();
+    if (err == CLM_ERR_ALREADY_EXISTS)
+        err = clm_fail(err, "name: the local CA of connector '%s' is set up already",
+                       look.record->name);
+    return err;
+}
