@@ -134,54 +134,33 @@ static clm_err get_connector(rpc_call *call, const ProtobufCMessage *request,
     return store_view(op.app->store, get_txn, &op);
 }
 
+static clm_err list_one(store_txn *txn, ProtobufCMessage *record, size_t i, size_t size,
+                        void *arg)
+{
+    connector_op *op = arg;
+    Clm__V1__ListConnectorsResponse *resp = (void *)op->response;
+    clm_arena *arena = rpc_call_arena(op->call);
+    Clm__V1__Connector *c;
+
+    if (i == 0 &&
+        (resp->connectors = clm_arena_alloc(arena, size * sizeof(*resp->connectors))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    if ((c = clm_arena_alloc(arena, sizeof(*c))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    clm__v1__connector__init(c);
+    resp->connectors[resp->n_connectors++] = c;
+    return connector_to_api(txn, arena, (const Clm__Store__V1__ConnectorRecord *)record, c);
+}
+
 static clm_err list_txn(store_txn *txn, void *arg)
 {
     connector_op *op = arg;
     const Clm__V1__ListConnectorsRequest *req = (const void *)op->request;
     Clm__V1__ListConnectorsResponse *resp = (void *)op->response;
-    clm_arena *arena = rpc_call_arena(op->call);
-    page_position pos;
-    store_iter *it;
-    size_t size;
-    int present;
-    clm_err err;
 
-    if ((err = page_size_of(req->page_size, &size)) != CLM_OK ||
-        (err = page_token_decode(req->page_token, &pos, &present)) != CLM_OK)
-        return err;
-    resp->connectors = clm_arena_alloc(arena, size * sizeof(*resp->connectors));
-    if (resp->connectors == NULL)
-        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
-    err = store_iter_open(txn, &connector_table, &connector_table.indexes[CONNECTOR_INDEX_NAME],
-                          0, &it);
-    if (err != CLM_OK)
-        return err;
-    for (err = page_resume(it, &pos, present); err == CLM_OK; err = store_iter_next(it)) {
-        const store_item *item = store_iter_item(it);
-        Clm__Store__V1__ConnectorRecord *r;
-        Clm__V1__Connector *c;
-
-        if (resp->n_connectors == size) {
-            resp->next_page_token = page_token_encode(arena, item);
-            break;
-        }
-        r = (void *)inventory_unpack(arena, &connector_table, item);
-        c = clm_arena_alloc(arena, sizeof(*c));
-        if (r == NULL || c == NULL) {
-            err = clm_fail(CLM_ERR_STORE, "connector record does not unpack");
-            break;
-        }
-        clm__v1__connector__init(c);
-        if ((err = connector_to_api(txn, arena, r, c)) != CLM_OK)
-            break;
-        resp->connectors[resp->n_connectors++] = c;
-    }
-    store_iter_close(it);
-    if (err == CLM_ERR_NOT_FOUND) { /* the end of the index */
-        clm_error_clear();
-        err = CLM_OK;
-    }
-    return err;
+    return page_list(txn, rpc_call_arena(op->call), &connector_table,
+                     &connector_table.indexes[CONNECTOR_INDEX_NAME], req->page_size,
+                     req->page_token, list_one, op, &resp->next_page_token);
 }
 
 static clm_err list_connectors(rpc_call *call, const ProtobufCMessage *request,

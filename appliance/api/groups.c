@@ -129,51 +129,32 @@ static clm_err get_group(rpc_call *call, const ProtobufCMessage *request,
     return store_view(op.app->store, get_txn, &op);
 }
 
+static clm_err list_one(store_txn *txn, ProtobufCMessage *record, size_t i, size_t size,
+                        void *arg)
+{
+    group_op *op = arg;
+    Clm__V1__ListGroupsResponse *resp = (void *)op->response;
+    clm_arena *arena = rpc_call_arena(op->call);
+    Clm__V1__Group *g;
+
+    if (i == 0 && (resp->groups = clm_arena_alloc(arena, size * sizeof(*resp->groups))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    if ((g = clm_arena_alloc(arena, sizeof(*g))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    clm__v1__group__init(g);
+    resp->groups[resp->n_groups++] = g;
+    return to_api(txn, arena, (const Clm__Store__V1__GroupRecord *)record, g);
+}
+
 static clm_err list_txn(store_txn *txn, void *arg)
 {
     group_op *op = arg;
     const Clm__V1__ListGroupsRequest *req = (const void *)op->request;
     Clm__V1__ListGroupsResponse *resp = (void *)op->response;
-    clm_arena *arena = rpc_call_arena(op->call);
-    page_position pos;
-    store_iter *it;
-    size_t size;
-    int present;
-    clm_err err;
 
-    if ((err = page_size_of(req->page_size, &size)) != CLM_OK ||
-        (err = page_token_decode(req->page_token, &pos, &present)) != CLM_OK)
-        return err;
-    resp->groups = clm_arena_alloc(arena, size * sizeof(*resp->groups));
-    if (resp->groups == NULL)
-        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
-    err = store_iter_open(txn, &inventory_groups, GROUP_INDEX(GROUP_INDEX_NAME), 0, &it);
-    if (err != CLM_OK)
-        return err;
-    for (err = page_resume(it, &pos, present); err == CLM_OK; err = store_iter_next(it)) {
-        const store_item *item = store_iter_item(it);
-        Clm__Store__V1__GroupRecord *r;
-        Clm__V1__Group *g;
-
-        if (resp->n_groups == size) {
-            resp->next_page_token = page_token_encode(arena, item);
-            break;
-        }
-        r = (void *)inventory_unpack(arena, &inventory_groups, item);
-        g = clm_arena_alloc(arena, sizeof(*g));
-        if (r == NULL || g == NULL) {
-            err = clm_fail(CLM_ERR_STORE, "group record does not unpack");
-            break;
-        }
-        clm__v1__group__init(g);
-        if ((err = to_api(txn, arena, r, g)) != CLM_OK)
-            break;
-        resp->groups[resp->n_groups++] = g;
-    }
-    store_iter_close(it);
-    if (err == CLM_ERR_NOT_FOUND) /* the end of the index */
-        err = CLM_OK;
-    return err;
+    return page_list(txn, rpc_call_arena(op->call), &inventory_groups,
+                     GROUP_INDEX(GROUP_INDEX_NAME), req->page_size, req->page_token, list_one, op,
+                     &resp->next_page_token);
 }
 
 static clm_err list_groups(rpc_call *call, const ProtobufCMessage *request,

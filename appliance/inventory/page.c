@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "appliance/inventory/groups.h"
 #include "lib/base/buf.h"
 
 clm_err page_size_of(unsigned requested, size_t *size)
@@ -72,4 +73,42 @@ clm_err page_resume(store_iter *it, const page_position *pos, int present)
     if (!present)
         return store_iter_first(it);
     return store_iter_seek(it, pos->key, pos->key_len, pos->primary, pos->primary_len);
+}
+
+clm_err page_list(store_txn *txn, clm_arena *arena, const store_table *table,
+                  const store_index *index, unsigned page_size, const char *page_token,
+                  page_record_fn each, void *arg, char **next_token)
+{
+    page_position pos;
+    store_iter *it;
+    size_t size, n = 0;
+    int present;
+    clm_err err;
+
+    *next_token = NULL;
+    if ((err = page_size_of(page_size, &size)) != CLM_OK ||
+        (err = page_token_decode(page_token, &pos, &present)) != CLM_OK)
+        return err;
+    if ((err = store_iter_open(txn, table, index, 0, &it)) != CLM_OK)
+        return err;
+    for (err = page_resume(it, &pos, present); err == CLM_OK; err = store_iter_next(it)) {
+        const store_item *item = store_iter_item(it);
+        ProtobufCMessage *record;
+        if (n == size) {
+            *next_token = page_token_encode(arena, item);
+            break;
+        }
+        if ((record = inventory_unpack(arena, table, item)) == NULL) {
+            err = clm_fail(CLM_ERR_STORE, "%s: a record does not unpack", table->name);
+            break;
+        }
+        if ((err = each(txn, record, n++, size, arg)) != CLM_OK)
+            break;
+    }
+    store_iter_close(it);
+    if (err == CLM_ERR_NOT_FOUND) { /* the end of the index */
+        clm_error_clear();
+        err = CLM_OK;
+    }
+    return err;
 }

@@ -44,4 +44,23 @@ clm_err page_token_decode(const char *token, page_position *pos, int *present);
  */
 clm_err page_resume(store_iter *it, const page_position *pos, int present);
 
+/**
+ * Called for each record of a page: `i` is its place in the page (0 first), `size` the
+ * page size (a callback allocates its reply array of `size` at i == 0); `record` is
+ * unpacked into the call's arena. Return an error to stop the listing with it.
+ */
+typedef clm_err (*page_record_fn)(store_txn *txn, ProtobufCMessage *record, size_t i,
+                                  size_t size, void *arg);
+
+/**
+ * @brief One page of a table in the order of one of its indexes (keyset paging as
+ * above): the shared loop of the unfiltered List RPCs.
+ * @param[out] next_token the token of the next page (arena), NULL when none follows.
+ * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT naming page_size or page_token;
+ *         CLM_ERR_STORE (a record that does not unpack); the callback's error.
+ */
+clm_err page_list(store_txn *txn, clm_arena *arena, const store_table *table,
+                  const store_index *index, unsigned page_size, const char *page_token,
+                  page_record_fn each, void *arg, char **next_token);
+
 #endif
