@@ -1,8 +1,9 @@
 #!/bin/sh
 # lib/http/boringssl_test.sh: lib/http and lib/base built against Debian's Android
-# BoringSSL (tests/boringssl/common.sh), with parse_test and http_test run on it.
-# http_test starts its own server (testdata/http_test_server.py), so the handshakes,
-# verification failures and mutual TLS all run on BoringSSL.
+# BoringSSL (tests/boringssl/common.sh), with parse_test and the loopback tests
+# (http_test, tls_test, retry_test) run on it. Each starts its own server
+# (http_test_server.h), so the handshakes, verification failures and mutual TLS all run
+# on BoringSSL.
 set -eu
 # Find tests/boringssl/common.sh beside the sources: the runfiles under `bazel test`
 # when they hold the sources, else CLM_REPO, else the checkout this script is in.
@@ -23,7 +24,7 @@ done
 
 bssl_init libssl.so
 srcs="$(bssl_sources lib/http) $(bssl_base_srcs)"
-for t in parse_test http_test; do
+for t in parse_test http_test tls_test retry_test; do
     # shellcheck disable=SC2086
     bssl_compile "$out/${t}_boringssl" "$root/lib/http/$t.c" $srcs -lssl -lhttp_parser
 done
@@ -31,5 +32,7 @@ bssl_check_loads "$out/http_test_boringssl" libssl.so
 
 BSSL_SHOW="grep -v level=warn"
 bssl_run "$out/parse_test_boringssl"
-bssl_run "$out/http_test_boringssl"
-bssl_finish "parse_test and http_test on BoringSSL"
+for t in http_test tls_test retry_test; do
+    bssl_run "$out/${t}_boringssl"
+done
+bssl_finish "parse_test and the loopback tests on BoringSSL"
