@@ -33,7 +33,7 @@ for f in $srcs; do
     gcc $bssl_cflags -I"$bssl_inc" -I"$root" -c "$f" -o "$o"
     objs="$objs $o"
 done
-tests="adapters/ca/fields_test adapters/ca/local/local_test"
+tests="adapters/ca/fields_test adapters/ca/local/local_test adapters/ca/local/revoke_test"
 for t in $tests; do
     # shellcheck disable=SC2086
     bssl_compile "$out/$(basename "$t")" "$root/$t.c" $objs
