@@ -45,37 +45,6 @@ clm_err connectors_register_adapters(void)
 
 /* ---- validation ---- */
 
-static clm_err check_text(const char *value, size_t max, const char *prefix, const char *field)
-{
-    size_t len = strlen(value);
-
-    if (len > max)
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%s%s: %zu characters, at most %zu", prefix,
-                        field, len, max);
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%s%s: control characters are not allowed",
-                            prefix, field);
-    return CLM_OK;
-}
-
-static clm_err check_name(const char *name, const char *prefix)
-{
-    size_t len = strlen(name);
-
-    if (len == 0 || len > CONNECTOR_NAME_MAX)
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%sname: must be 1-%d characters", prefix,
-                        CONNECTOR_NAME_MAX);
-    for (const char *p = name; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != ' ' && *p != '.' && *p != '_' && *p != '-')
-            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                            "%sname: '%c' is not allowed (letters, digits, space, . _ -)",
-                            prefix, *p);
-    if (name[0] == ' ' || name[len - 1] == ' ')
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%sname: leading or trailing space", prefix);
-    return CLM_OK;
-}
-
 static clm_err check_renewal(const Clm__V1__RenewalSetting *r, const char *prefix,
                              const char *name)
 {
@@ -131,7 +100,7 @@ clm_err connector_validate(const Clm__V1__Connector *c, const char *prefix)
     if (c == NULL)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%.*s: missing", (int)strcspn(prefix, "."),
                         prefix);
-    if ((err = check_name(c->name, prefix)) != CLM_OK)
+    if ((err = inventory_name_check(c->name, CONNECTOR_NAME_MAX, prefix)) != CLM_OK)
         return err;
     if (c->type[0] == '\0')
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%stype: required (a CA adapter: local)",
@@ -140,10 +109,10 @@ clm_err connector_validate(const Clm__V1__Connector *c, const char *prefix)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT,
                         "%stype: '%.64s' is not a CA adapter of this appliance (local)", prefix,
                         c->type);
-    if ((err = check_text(c->description, CONNECTOR_DESCRIPTION_MAX, prefix, "description")) ||
-        (err = check_text(c->ca_account, CONNECTOR_TEXT_MAX, prefix, "ca_account")) ||
-        (err = check_text(c->certificate_type, CONNECTOR_TEXT_MAX, prefix, "certificate_type")) ||
-        (err = check_text(c->profile, CONNECTOR_TEXT_MAX, prefix, "profile")))
+    if ((err = inventory_text_check(c->description, CONNECTOR_DESCRIPTION_MAX, prefix, "description")) ||
+        (err = inventory_text_check(c->ca_account, CONNECTOR_TEXT_MAX, prefix, "ca_account")) ||
+        (err = inventory_text_check(c->certificate_type, CONNECTOR_TEXT_MAX, prefix, "certificate_type")) ||
+        (err = inventory_text_check(c->profile, CONNECTOR_TEXT_MAX, prefix, "profile")))
         return err;
     if ((err = check_renewal(c->auto_renew, prefix, "auto_renew")) ||
         (err = check_renewal(c->auto_regenerate, prefix, "auto_regenerate")) ||

@@ -42,7 +42,7 @@ static clm_err check_renewal(const Clm__V1__RenewalSetting *r, const char *prefi
     return CLM_OK;
 }
 
-static clm_err check_text(const char *value, size_t max, const char *prefix, const char *field)
+clm_err inventory_text_check(const char *value, size_t max, const char *prefix, const char *field)
 {
     size_t len = strlen(value);
 
@@ -73,11 +73,11 @@ static clm_err check_policy(const Clm__V1__GroupPolicy *p, const char *prefix)
                         "(regeneration replaces renewal)", prefix);
     if (p->csr_defaults != NULL) {
         const Clm__V1__CsrDefaults *c = p->csr_defaults;
-        if ((err = check_text(c->organization, 64, prefix, "policy.csr_defaults.organization")) ||
-            (err = check_text(c->organizational_unit, 64, prefix,
+        if ((err = inventory_text_check(c->organization, 64, prefix, "policy.csr_defaults.organization")) ||
+            (err = inventory_text_check(c->organizational_unit, 64, prefix,
                               "policy.csr_defaults.organizational_unit")) ||
-            (err = check_text(c->locality, 128, prefix, "policy.csr_defaults.locality")) ||
-            (err = check_text(c->state, 128, prefix, "policy.csr_defaults.state")))
+            (err = inventory_text_check(c->locality, 128, prefix, "policy.csr_defaults.locality")) ||
+            (err = inventory_text_check(c->state, 128, prefix, "policy.csr_defaults.state")))
             return err;
         if (c->country[0] != '\0' &&
             (strlen(c->country) != 2 || !isupper((unsigned char)c->country[0]) ||
@@ -104,13 +104,13 @@ static clm_err check_policy(const Clm__V1__GroupPolicy *p, const char *prefix)
     return CLM_OK;
 }
 
-static clm_err check_name(const char *name, const char *prefix)
+clm_err inventory_name_check(const char *name, size_t max, const char *prefix)
 {
     size_t len = strlen(name);
 
-    if (len == 0 || len > GROUP_NAME_MAX)
+    if (len == 0 || len > max)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%sname: must be 1-%d characters", prefix,
-                        GROUP_NAME_MAX);
+                        (int)max);
     for (const char *p = name; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != ' ' && *p != '.' && *p != '_' && *p != '-')
             return clm_fail(CLM_ERR_INVALID_ARGUMENT,
@@ -128,9 +128,9 @@ clm_err group_validate(const Clm__V1__Group *g, const char *prefix)
     if (g == NULL)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%.*s: missing", (int)strcspn(prefix, "."),
                         prefix);
-    if ((err = check_name(g->name, prefix)) != CLM_OK)
+    if ((err = inventory_name_check(g->name, GROUP_NAME_MAX, prefix)) != CLM_OK)
         return err;
-    if ((err = check_text(g->description, GROUP_DESCRIPTION_MAX, prefix, "description")))
+    if ((err = inventory_text_check(g->description, GROUP_DESCRIPTION_MAX, prefix, "description")))
         return err;
     return check_policy(g->policy, prefix);
 }

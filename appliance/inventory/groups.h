@@ -62,6 +62,20 @@ clm_err group_certificate_count(store_txn *txn, uint64_t group_id, uint64_t *cou
 clm_err group_delete(store_txn *txn, clm_arena *arena, const char *name, const char *move_to,
                      int64_t now_ns, uint64_t *moved);
 
+/**
+ * @brief Check the name of a named record (a group, a CA connector): 1-max characters,
+ * letters, digits, space, '.', '_', '-', no leading or trailing space.
+ * @return CLM_OK, or CLM_ERR_INVALID_ARGUMENT naming "<prefix>name".
+ */
+clm_err inventory_name_check(const char *name, size_t max, const char *prefix);
+
+/**
+ * @brief Check a free text field (a description): at most max bytes, no control
+ * characters. @return CLM_OK, or CLM_ERR_INVALID_ARGUMENT naming "<prefix><field>".
+ */
+clm_err inventory_text_check(const char *value, size_t max, const char *prefix,
+                             const char *field);
+
 /** Unpack a store item of the groups or certificates table into the arena. */
 ProtobufCMessage *inventory_unpack(clm_arena *arena, const store_table *table,
                                    const store_item *item);
