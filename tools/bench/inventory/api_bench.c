@@ -51,21 +51,6 @@ static clm_client *new_client(void)
     return c;
 }
 
-/* A whole decimal number, else exit 2 naming the option. */
-static long long parse_number(const char *option, const char *text)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < 0) {
-        fprintf(stderr, "%s: '%s' is not a number\n", option, text);
-        exit(2);
-    }
-    return v;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -233,23 +218,23 @@ int main(int argc, char **argv)
     for (int i = first_opt; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
         if (strcmp(o, "--count") == 0)
-            count = (size_t)parse_number(o, v);
+            count = (size_t)bench_parse_number(o, v);
         else if (strcmp(o, "--batch") == 0)
-            batch_size = (size_t)parse_number(o, v);
+            batch_size = (size_t)bench_parse_number(o, v);
         else if (strcmp(o, "--conns") == 0)
-            conns = (int)parse_number(o, v);
+            conns = (int)bench_parse_number(o, v);
         else if (strcmp(o, "--expiring") == 0)
-            expiring = (unsigned)parse_number(o, v);
+            expiring = (unsigned)bench_parse_number(o, v);
         else if (strcmp(o, "--domain-prefix") == 0)
             domain_prefix = v;
         else if (strcmp(o, "--calls") == 0)
-            calls = (size_t)parse_number(o, v);
+            calls = (size_t)bench_parse_number(o, v);
         else if (strcmp(o, "--warmup") == 0)
-            warmup = (size_t)parse_number(o, v);
+            warmup = (size_t)bench_parse_number(o, v);
         else if (strcmp(o, "--page-size") == 0)
-            page_size = (unsigned)parse_number(o, v);
+            page_size = (unsigned)bench_parse_number(o, v);
         else if (strcmp(o, "--domains") == 0)
-            domains = (unsigned)parse_number(o, v);
+            domains = (unsigned)bench_parse_number(o, v);
         else {
             fprintf(stderr, "api_bench: unknown option %s\n", o);
             return 2;

@@ -82,3 +82,17 @@ double bench_now(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
+
+long long bench_parse_number(const char *option, const char *text)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < 0) {
+        fprintf(stderr, "%s: '%s' is not a number\n", option, text);
+        exit(2);
+    }
+    return v;
+}

@@ -36,4 +36,7 @@ void corpus_close(corpus *c);
 /** Seconds on the monotonic clock. */
 double bench_now(void);
 
+/** A whole non-negative decimal number, else exit 2 naming the option. */
+long long bench_parse_number(const char *option, const char *text);
+
 #endif

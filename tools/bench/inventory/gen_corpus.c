@@ -72,21 +72,6 @@ static const char *const states[5][2] = {{"California", "San Jose"}, {"Texas", "
                                          {"New York", "New York"},   {"Washington", "Seattle"},
                                          {"Illinois", "Chicago"}};
 
-/* A whole decimal number, else exit 2 naming the option. */
-static long long parse_number(const char *option, const char *text)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < 0) {
-        fprintf(stderr, "%s: '%s' is not a number\n", option, text);
-        exit(2);
-    }
-    return v;
-}
-
 static void die(const char *what)
 {
     fprintf(stderr, "gen_corpus: %s failed\n", what);
@@ -544,14 +529,14 @@ int main(int argc, char **argv)
 
     while (argc > 3 && argv[1][0] == '-') {
         if (strcmp(argv[1], "--threads") == 0)
-            threads = (int)parse_number(argv[1], argv[2]);
+            threads = (int)bench_parse_number(argv[1], argv[2]);
         else if (strcmp(argv[1], "--seed") == 0)
-            seed = (uint64_t)parse_number(argv[1], argv[2]);
+            seed = (uint64_t)bench_parse_number(argv[1], argv[2]);
         else
             break;
         argc -= 2, argv += 2;
     }
-    if (argc != 3 || threads < 1 || threads > 64 || (count = (uint64_t)parse_number("COUNT", argv[1])) <= N_CA_CERTS) {
+    if (argc != 3 || threads < 1 || threads > 64 || (count = (uint64_t)bench_parse_number("COUNT", argv[1])) <= N_CA_CERTS) {
         fprintf(stderr, "usage: gen_corpus [--threads N] [--seed S] COUNT OUT   (COUNT > %d)\n",
                 N_CA_CERTS);
         return 2;

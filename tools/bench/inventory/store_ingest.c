@@ -80,21 +80,6 @@ static int madv_random; /* --madv-random: experiment, see advise_random() */
 static void advise_random(void);
 static size_t batch_size = 1000;
 
-/* A whole decimal number, else exit 2 naming the option. */
-static long long parse_number(const char *option, const char *text)
-{
-    char *end;
-    long long v;
-
-    errno = 0;
-    v = strtoll(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < 0) {
-        fprintf(stderr, "%s: '%s' is not a number\n", option, text);
-        exit(2);
-    }
-    return v;
-}
-
 static void fail(const char *what, clm_err err)
 {
     fprintf(stderr, "store_ingest: %s: %s: %s\n", what, clm_strerror(err), clm_error_message());
@@ -527,15 +512,15 @@ int main(int argc, char **argv)
     }
     for (int i = 4; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--count") == 0)
-            count = (size_t)parse_number(argv[i], argv[i + 1]);
+            count = (size_t)bench_parse_number(argv[i], argv[i + 1]);
         else if (strcmp(argv[i], "--batch") == 0)
-            batch_size = (size_t)parse_number(argv[i], argv[i + 1]);
+            batch_size = (size_t)bench_parse_number(argv[i], argv[i + 1]);
         else if (strcmp(argv[i], "--threads") == 0)
-            threads = (int)parse_number(argv[i], argv[i + 1]);
+            threads = (int)bench_parse_number(argv[i], argv[i + 1]);
         else if (strcmp(argv[i], "--indexes") == 0 && strcmp(argv[1], "direct") == 0)
             choose_indexes(argv[i + 1]);
         else if (strcmp(argv[i], "--madv-random") == 0)
-            madv_random = (int)parse_number(argv[i], argv[i + 1]);
+            madv_random = (int)bench_parse_number(argv[i], argv[i + 1]);
         else {
             fprintf(stderr, "store_ingest: unknown option %s\n", argv[i]);
             return 2;
