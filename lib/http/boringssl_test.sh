@@ -5,24 +5,10 @@
 # (http_test_server.h), so the handshakes, verification failures and mutual TLS all run
 # on BoringSSL.
 set -eu
-# Find tests/boringssl/common.sh beside the sources: the runfiles under `bazel test`
-# when they hold the sources, else CLM_REPO, else the checkout this script is in.
-common=tests/boringssl/common.sh
-need=lib/http/conn.c
-BSSL_ROOT=$(dirname "$(readlink -f "$0")")
-while [ "$BSSL_ROOT" != / ] && [ ! -f "$BSSL_ROOT/$common" ]; do
-    BSSL_ROOT=$(dirname "$BSSL_ROOT")
-done
-for d in "${TEST_SRCDIR:-/-}/${TEST_WORKSPACE:-clm}" "${CLM_REPO:-/-}"; do
-    if [ -f "$d/$common" ] && [ -f "$d/$need" ]; then
-        BSSL_ROOT=$d
-        break
-    fi
-done
 # shellcheck source=/dev/null
-. "$BSSL_ROOT/$common"
+. "$(dirname "$(readlink -f "$0")")/../../tests/boringssl/common.sh"
 
-bssl_init libssl.so
+bssl_init libssl.so lib/http/conn.c
 srcs="$(bssl_sources lib/http) $(bssl_base_srcs)"
 for t in parse_test http_test tls_test retry_test; do
     # shellcheck disable=SC2086

@@ -4,24 +4,10 @@
 # csr_test run on it. pki_test is also built against the system OpenSSL 3, and each
 # library reads the PKCS#12 the other one wrote.
 set -eu
-# Find tests/boringssl/common.sh beside the sources: the runfiles under `bazel test`
-# when they hold the sources, else CLM_REPO, else the checkout this script is in.
-common=tests/boringssl/common.sh
-need=lib/pki/cert.c
-BSSL_ROOT=$(dirname "$(readlink -f "$0")")
-while [ "$BSSL_ROOT" != / ] && [ ! -f "$BSSL_ROOT/$common" ]; do
-    BSSL_ROOT=$(dirname "$BSSL_ROOT")
-done
-for d in "${TEST_SRCDIR:-/-}/${TEST_WORKSPACE:-clm}" "${CLM_REPO:-/-}"; do
-    if [ -f "$d/$common" ] && [ -f "$d/$need" ]; then
-        BSSL_ROOT=$d
-        break
-    fi
-done
 # shellcheck source=/dev/null
-. "$BSSL_ROOT/$common"
+. "$(dirname "$(readlink -f "$0")")/../../tests/boringssl/common.sh"
 
-bssl_init libcrypto.so
+bssl_init libcrypto.so lib/pki/cert.c
 lib_srcs="$(bssl_sources lib/pki) $(bssl_base_srcs)"
 tests="pki_test read_test chain_test csr_test"
 

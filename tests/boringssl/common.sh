@@ -7,8 +7,10 @@
 # `-static` with the android -L silently picks OpenSSL's libcrypto.a; bssl_check_loads
 # proves which library a binary loads.
 #
-#   . "$(bssl_common_path "$0")"   # see the top of any boringssl_test.sh
-#   bssl_init libssl.so            # root, out, cflags, inc, lib; fails (or skips) without it
+#   . "$(dirname "$(readlink -f "$0")")/../../tests/boringssl/common.sh"
+#   bssl_init libssl.so lib/http/conn.c   # the library it needs, a source file it compiles:
+#                                  # sets root (where that file is), out; fails or skips
+#                                  # without the library
 #   srcs=$(bssl_sources lib/http)  # a package's .c files without tests, fuzzers, tools
 #   bssl_compile OUT SRC...        # one binary, BoringSSL flags and libraries
 #   bssl_check_loads BIN libssl.so
@@ -33,13 +35,19 @@ bssl_base_srcs() {
 }
 
 bssl_init() {
-    root=${BSSL_ROOT:-}
-    if [ -z "$root" ]; then
-        if [ -n "${TEST_SRCDIR:-}" ] && [ -d "$TEST_SRCDIR/${TEST_WORKSPACE:-clm}" ]; then
-            root=$TEST_SRCDIR/${TEST_WORKSPACE:-clm}
-        else
-            root=$(cd "$(dirname "$0")/../.." && pwd)
+    # Where the sources are: the runfiles under `bazel test` when they hold them (the
+    # packages that declare them as data), else CLM_REPO (tools/test sets it), else the
+    # checkout the calling script is in.
+    root=
+    for d in "${TEST_SRCDIR:-/-}/${TEST_WORKSPACE:-clm}" "${CLM_REPO:-/-}"; do
+        if [ -f "$d/$2" ]; then
+            root=$d
+            break
         fi
+    done
+    if [ -z "$root" ]; then
+        root=$(dirname "$(readlink -f "$0")")
+        while [ "$root" != / ] && [ ! -f "$root/$2" ]; do root=$(dirname "$root"); done
     fi
     if [ ! -f "$bssl_inc/openssl/is_boringssl.h" ] || [ ! -e "$bssl_lib/$1" ]; then
         if [ "${CLM_ALLOW_NO_BORINGSSL:-0}" = 1 ]; then

@@ -5,24 +5,10 @@
 # and BoringSSL share. Reads the sources from the repository (CLM_REPO, which
 # tools/test sets, else this script's checkout).
 set -eu
-# Find tests/boringssl/common.sh beside the sources: the runfiles under `bazel test`
-# when they hold the sources, else CLM_REPO, else the checkout this script is in.
-common=tests/boringssl/common.sh
-need=adapters/ca/local/local.c
-BSSL_ROOT=$(dirname "$(readlink -f "$0")")
-while [ "$BSSL_ROOT" != / ] && [ ! -f "$BSSL_ROOT/$common" ]; do
-    BSSL_ROOT=$(dirname "$BSSL_ROOT")
-done
-for d in "${TEST_SRCDIR:-/-}/${TEST_WORKSPACE:-clm}" "${CLM_REPO:-/-}"; do
-    if [ -f "$d/$common" ] && [ -f "$d/$need" ]; then
-        BSSL_ROOT=$d
-        break
-    fi
-done
 # shellcheck source=/dev/null
-. "$BSSL_ROOT/$common"
+. "$(dirname "$(readlink -f "$0")")/../../../tests/boringssl/common.sh"
 
-bssl_init libcrypto.so
+bssl_init libcrypto.so adapters/ca/local/local.c
 bssl_cflags=$(echo "$bssl_cflags" | sed 's/-O1/-O2/')
 srcs="$root/adapters/adapter.c $(bssl_sources adapters/ca adapters/ca/local lib/pki)
     $(bssl_base_srcs)"
