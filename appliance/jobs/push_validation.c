@@ -501,6 +501,8 @@ static sched_outcome sweep_allowed(pv_state *st)
     clm_err err;
 
     clm_error_clear();
+    sched_ctx_error(st->ctx, "%s", ""); /* the refusal is reported per binding, not as the
+                                           run's error */
     st->refused = calloc(st->n_targets + 1, sizeof(*st->refused));
     kept = calloc(st->n_targets + 1, sizeof(*kept));
     original = calloc(st->n_targets + 1, sizeof(*original));

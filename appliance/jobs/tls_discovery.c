@@ -299,7 +299,7 @@ static clm_err write_chunk(store_txn *txn, void *arg)
                 break;
             st->chunk_added += was_added;
             st->chunk_refreshed += cert_id != 0 && !was_added;
-            st->chunk_filtered += cert_id == 0;
+            st->chunk_filtered += cert_id == 0 && st->params.after != AFTER_NONE;
         }
         err = endpoint_record_observe(txn, &scratch, r, cert_id, "tls-discovery", st->now_ns);
     }

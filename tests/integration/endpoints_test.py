@@ -474,7 +474,7 @@ def test_allow_list_changed_after_binding():
     run = run_job(ch, "push-validation", {})
     got = {b.target.host: b for b in endpoints_pb2_grpc.EndpointsStub(ch).ListBindings(
         endpoints_pb2.ListBindingsRequest()).bindings}
-    check(run.state == "succeeded" and got["127.0.0.1"].verdict == "in_sync"
+    check(run.state == "succeeded" and run.last_error == "" and got["127.0.0.1"].verdict == "in_sync"
           and got["127.0.0.2"].verdict == "unreachable" and "not probed" in got["127.0.0.2"].detail
           and "outside" in got["127.0.0.2"].detail,
           f"a binding outside the allow-list now: {run.state}, "
