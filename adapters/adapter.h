@@ -341,6 +341,10 @@ typedef struct adapter_field {
     int64_t min, max;           /* INT: MUST, the inclusive range */
     size_t max_len;             /* STRING, URL: MAY, 0: 1024 bytes */
     const char *help;           /* MUST: one line for forms and `clmctl ... describe` */
+    /** MAY (connector fields of type STRING only): a credential (an API key, an EAB MAC
+     *  key). The appliance keeps the value sealed at rest, never returns or logs it, and
+     *  gives it to open() in clear like any other field. */
+    bool secret;
 } adapter_field;
 
 /** One vendor field value as text; both strings borrowed for the call. */
