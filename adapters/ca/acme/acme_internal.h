@@ -75,6 +75,9 @@ typedef struct acme_call {
     bool decided;
     clm_err err;
     int64_t deadline_ns; /* monotonic: when to answer pending */
+    bool challenges_posted; /* poll: the submit that answered pending already responded to
+                               every challenge; posting again makes some servers (pebble)
+                               validate again, possibly after the cleanup */
 } acme_call;
 
 /** Set the outcome (printf reason) and return false. */

@@ -587,8 +587,11 @@ UNIT_TEST(pending_then_poll)
             CHECK_INT_EQ(ca_acme_ops.poll(c.ca, cookie, &r), CLM_OK);
             if (r.outcome != ADAPTER_CA_PENDING)
                 break;
+            fprintf(stderr, "poll: pending (%s)\n", r.reason);
             adapter_ca_result_free(&r);
         }
+        if (r.outcome != ADAPTER_CA_ISSUED)
+            fprintf(stderr, "poll: %s: %s\n", adapter_ca_outcome_name(r.outcome), r.reason);
         CHECK_INT_EQ(r.outcome, ADAPTER_CA_ISSUED);
         CHECK(r.cert.len > 0 && r.chain_len >= 1);
         adapter_ca_result_free(&r);

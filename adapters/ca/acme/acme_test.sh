@@ -9,6 +9,7 @@ bin=${1:-$here/acme_test_bin}
 source "$here/testdata/pebble.sh"
 dir=$(mktemp -d "${TEST_TMPDIR:-/tmp}/acme-test-XXXXXX")
 trap 'pebble_stop_all; rm -rf "$dir"' EXIT
+unset PEBBLE_WFE_NONCEREJECT PEBBLE_VA_NOSLEEP PEBBLE_VA_SLEEPTIME PEBBLE_ALTERNATE_ROOTS
 
 # An EAB MAC key as CAs give them: base64url without padding.
 eab_key=$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
@@ -16,8 +17,7 @@ pebble_certs "$dir" &&
     challtestsrv_start "$dir" 8453 8455 &&
     PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_ALTERNATE_ROOTS=1 \
         pebble_start "$dir" a 14400 15400 5402 8453 &&
-    (unset PEBBLE_WFE_NONCEREJECT; PEBBLE_VA_NOSLEEP=1 \
-        pebble_start "$dir" b 14401 15401 5402 8453 kid-1 "$eab_key") &&
+    PEBBLE_VA_NOSLEEP=1 pebble_start "$dir" b 14401 15401 5402 8453 kid-1 "$eab_key" &&
     PEBBLE_VA_SLEEPTIME=4 PEBBLE_WFE_NONCEREJECT=0 pebble_start "$dir" c 14402 15402 5402 8453 ||
     { echo "0 passed, 1 failed (pebble did not start)"; exit 1; }
 

@@ -245,7 +245,7 @@ static bool solve_authorizations(acme_call *c, const acme_order *order)
             ok = solver_failed(c, err, authz.identifier_value);
             break;
         }
-        if (ch->status == ACME_STATUS_PENDING) {
+        if (ch->status == ACME_STATUS_PENDING && !c->challenges_posted) {
             http_response resp = {0};
             if (!(ok = acme_post(c, ch->url, "{}", NULL, "challenge", &resp)))
                 break;
@@ -591,6 +591,7 @@ static bool poll_steps(acme_call *c, const char *cookie)
         return acme_decide(c, ADAPTER_CA_REJECTED, "cookie: not one this adapter made");
     if (!acme_account_ensure(c) || !order_fetch(c, order_url, &order, &retry_after))
         return false;
+    c->challenges_posted = true;
     return drive(c, order_url, order, csr_b64, retry_after);
 }
 
