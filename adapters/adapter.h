@@ -517,8 +517,9 @@ typedef struct adapter_ca_ops {
      * at the CA (ACME keyChange, RFC 8555 7.3.5): a new key is made, the CA is told, and
      * only once it agreed is the new key written to the state (the old one is then
      * gone; a failed write leaves the CA expecting the new key and is reported as
-     * CLM_ERR_STORE). Runs while submit and poll may run on other threads: they finish
-     * with the key they started with or retry with the new one.
+     * CLM_ERR_STORE). Runs while submit and poll may run on other threads: they keep
+     * the key they started with, so a request the CA refuses for the old key ends
+     * rejected or unconfigured, and the next attempt signs with the new one.
      * @param[out] out issued (the CA now knows the new key; "issued" as in a new key
      *             issued to the account, nothing in cert) | rejected | unreachable |
      *             unconfigured (no account yet: nothing to roll over).

@@ -40,8 +40,8 @@ static int name_seq;
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-/* A CSR (DER) for the names, the first also as CN. */
-static void make_csr(const char *const *names, size_t n, clm_buf *der)
+/* A CSR (DER) with that CN (NULL: none) and those DNS names (n may be 0). */
+static void make_csr_cn(const char *cn, const char *const *names, size_t n, clm_buf *der)
 {
     EVP_PKEY *key = NULL;
     X509_REQ *req = X509_REQ_new();
@@ -54,15 +54,18 @@ static void make_csr(const char *const *names, size_t n, clm_buf *der)
     clm_buf_reset(der);
     if (pki_key_generate(PKI_KEY_EC_P256, &key) != CLM_OK)
         return;
-    X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_ASC,
-                               (const unsigned char *)names[0], -1, -1, 0);
+    if (cn != NULL)
+        X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_ASC,
+                                   (const unsigned char *)cn, -1, -1, 0);
     X509_REQ_set_subject_name(req, subject);
     X509_REQ_set_pubkey(req, key);
     for (size_t i = 0; i < n; i++)
         snprintf(san + strlen(san), sizeof san - strlen(san), "%sDNS:%s", i ? "," : "",
                  names[i]);
-    sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san));
-    X509_REQ_add_extensions(req, exts);
+    if (n > 0) {
+        sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san));
+        X509_REQ_add_extensions(req, exts);
+    }
     X509_REQ_sign(req, key, EVP_sha256());
     len = i2d_X509_REQ(req, &out);
     if (len > 0)
@@ -72,6 +75,12 @@ static void make_csr(const char *const *names, size_t n, clm_buf *der)
     X509_NAME_free(subject);
     X509_REQ_free(req);
     EVP_PKEY_free(key);
+}
+
+/* A CSR for the names, the first also as CN. */
+static void make_csr(const char *const *names, size_t n, clm_buf *der)
+{
+    make_csr_cn(names[0], names, n, der);
 }
 
 /* A fresh name under example.test (pebble-challtestsrv answers 127.0.0.1 for all). */
@@ -416,6 +425,28 @@ UNIT_TEST(bad_input)
     CHECK_INT_EQ(r.outcome, ADAPTER_CA_REJECTED);
     CHECK_STR_CONTAINS(r.reason, "CSR");
     adapter_ca_result_free(&r);
+    {
+        /* a CN-only CSR, and a CN that is not among the SANs: ACME CAs refuse both */
+        const char *names[] = {"a.example.test"};
+        clm_buf csr = CLM_BUF_INIT;
+        make_csr_cn("a.example.test", names, 0, &csr);
+        CHECK_INT_EQ(ca_acme_ops.submit(c.ca, &(adapter_ca_request){.csr = csr.data,
+                                                                    .csr_len = csr.len},
+                                        &r),
+                     CLM_OK);
+        CHECK_INT_EQ(r.outcome, ADAPTER_CA_REJECTED);
+        CHECK_STR_CONTAINS(r.reason, "no DNS subjectAltName");
+        adapter_ca_result_free(&r);
+        make_csr_cn("b.example.test", names, 1, &csr);
+        CHECK_INT_EQ(ca_acme_ops.submit(c.ca, &(adapter_ca_request){.csr = csr.data,
+                                                                    .csr_len = csr.len},
+                                        &r),
+                     CLM_OK);
+        CHECK_INT_EQ(r.outcome, ADAPTER_CA_REJECTED);
+        CHECK_STR_CONTAINS(r.reason, "not one of its DNS subjectAltNames");
+        adapter_ca_result_free(&r);
+        clm_buf_free(&csr);
+    }
     CHECK_INT_EQ(ca_acme_ops.poll(c.ca, "not a cookie", &r), CLM_OK);
     CHECK_INT_EQ(r.outcome, ADAPTER_CA_REJECTED);
     adapter_ca_result_free(&r);

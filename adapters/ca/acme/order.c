@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define COOKIE_PREFIX "acme1 "
 #define MAX_IDENTIFIERS 100
@@ -44,7 +45,8 @@ static bool add_name(acme_call *c, const char **names, size_t *n, const char *na
     return true;
 }
 
-/* The DNS names of the CSR's subjectAltName, then its CN when it is a DNS name. */
+/* The DNS names of the CSR's subjectAltName: the order's identifiers. A CN must be one
+ * of them (RFC 8555 7.4: the CSR's names are the order's; CAs match subjectAltName). */
 static bool csr_identifiers(acme_call *c, X509_REQ *req, const char **names, size_t *n)
 {
     STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
@@ -64,31 +66,26 @@ static bool csr_identifiers(acme_call *c, X509_REQ *req, const char **names, siz
         ok = add_name(c, names, n, (const char *)ASN1_STRING_get0_data(gn->d.dNSName),
                       (size_t)ASN1_STRING_length(gn->d.dNSName));
     }
+    if (ok && *n == 0)
+        ok = acme_decide(c, ADAPTER_CA_REJECTED,
+                         "the CSR has no DNS subjectAltName: ACME CAs issue for subjectAltName "
+                         "names (give the CN as a DNS name too)");
     if (ok && idx >= 0) {
         unsigned char *utf8 = NULL;
         int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
                                                  X509_NAME_get_entry(subject, idx)));
-        if (len > 0) {
-            char cn[256];
-            if (len < (int)sizeof cn) {
-                memcpy(cn, utf8, (size_t)len);
-                cn[len] = '\0';
-                for (int k = 0; k < len; k++)
-                    cn[k] = (char)tolower((unsigned char)cn[k]);
-                if (pki_name_check_dns(cn, true) == CLM_OK)
-                    ok = add_name(c, names, n, cn, (size_t)len);
-                else if (*n == 0)
-                    ok = acme_decide(c, ADAPTER_CA_REJECTED,
-                                     "the CSR's CN \"%.64s\" is not a DNS name and it has no DNS "
-                                     "subjectAltName",
-                                     cn);
-            }
-        }
+        bool found = false;
+
+        for (size_t i = 0; len > 0 && i < *n; i++)
+            found |= strlen(names[i]) == (size_t)len &&
+                     strncasecmp(names[i], (const char *)utf8, (size_t)len) == 0;
+        if (len > 0 && !found)
+            ok = acme_decide(c, ADAPTER_CA_REJECTED,
+                             "the CSR's CN \"%.64s\" is not one of its DNS subjectAltNames "
+                             "(ACME CAs refuse such a CSR)",
+                             (const char *)utf8);
         OPENSSL_free(utf8);
     }
-    if (ok && *n == 0)
-        ok = acme_decide(c, ADAPTER_CA_REJECTED, "the CSR names no DNS name (subjectAltName or "
-                                                 "CN)");
     GENERAL_NAMES_free(sans);
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     ERR_clear_error();
