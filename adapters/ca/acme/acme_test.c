@@ -63,7 +63,7 @@ static void make_csr_cn(const char *cn, const char *const *names, size_t n, clm_
         snprintf(san + strlen(san), sizeof san - strlen(san), "%sDNS:%s", i ? "," : "",
                  names[i]);
     if (n > 0) {
-        sk_X509_EXTENSION_push(exts, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san));
+        sk_X509_EXTENSION_push(exts, X509V3_EXT_nconf_nid(NULL, NULL, NID_subject_alt_name, san));
         X509_REQ_add_extensions(req, exts);
     }
     X509_REQ_sign(req, key, EVP_sha256());

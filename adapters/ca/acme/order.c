@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
@@ -56,7 +57,7 @@ static bool csr_identifiers(acme_call *c, X509_REQ *req, const char **names, siz
     bool ok = true;
 
     *n = 0;
-    for (int i = 0; ok && i < sk_GENERAL_NAME_num(sans); i++) {
+    for (int i = 0; ok && i < (int)sk_GENERAL_NAME_num(sans); i++) {
         const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
         if (gn->type != GEN_DNS) {
             ok = acme_decide(c, ADAPTER_CA_REJECTED,
