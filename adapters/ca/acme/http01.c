@@ -472,10 +472,13 @@ void acme_http01_responder_release(acme_http01_responder *r)
             break;
         }
     }
-    pthread_mutex_unlock(&responders_lock);
+    /* The listener is closed before the lock is let go: an acquire of the same address
+     * waiting on the lock then binds a port that is free again (the thread never takes
+     * responders_lock, so joining it here cannot deadlock). */
     (void)!write(r->wake[1], "x", 1);
     pthread_join(r->thread, NULL);
     close(r->listen_fd);
+    pthread_mutex_unlock(&responders_lock);
     close(r->wake[0]);
     close(r->wake[1]);
     for (size_t i = 0; i < r->n_tokens; i++) {
