@@ -439,7 +439,7 @@ clm_err acme_http01_responder_acquire(const char *listen_text, acme_http01_respo
     r->next = responders;
     responders = r;
     pthread_mutex_unlock(&responders_lock);
-    CLM_LOG_INFO("acme_http01_listen", "address", listen_text);
+    CLM_LOG_DEBUG("acme_http01_listen", "address", listen_text);
     *out = r;
     return CLM_OK;
 fail:
