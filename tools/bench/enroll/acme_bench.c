@@ -5,10 +5,11 @@
  *   sequential   COUNT orders one after the other: the mean time per order (new EC P-256
  *                key and CSR, newOrder, authorization, challenge, validation by pebble,
  *                finalize, download), the account made before the clock starts.
- *   parallel     COUNT orders on COUNT threads at once (max_orders COUNT): the total.
+ *   parallel     COUNT orders on COUNT threads, at most PARALLEL in flight (the connector's
+ *                max_orders; default COUNT): the total.
  * Every order must end issued; otherwise the run fails (exit 1).
  *
- * Usage: acme_bench --url URL --ca-file PEM --listen ADDR:PORT [--count N]
+ * Usage: acme_bench --url URL --ca-file PEM --listen ADDR:PORT [--count N] [--parallel P]
  * Prints "sequential N orders: mean X ms/order" and "parallel N orders: total X s".
  */
 #include "adapters/adapter.h"
@@ -73,7 +74,7 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     const char *url = NULL, *ca_file = NULL, *listen_addr = NULL;
-    int count = 50;
+    int count = 50, parallel_max = 0;
     char max_orders[16];
     ca_memory_state state;
     pthread_t *threads;
@@ -88,14 +89,19 @@ int main(int argc, char **argv)
             listen_addr = argv[i + 1];
         else if (strcmp(argv[i], "--count") == 0)
             count = (int)strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--parallel") == 0)
+            parallel_max = (int)strtol(argv[i + 1], NULL, 10);
     }
-    if (url == NULL || ca_file == NULL || listen_addr == NULL || count < 1 || count > 256) {
+    if (parallel_max == 0)
+        parallel_max = count;
+    if (url == NULL || ca_file == NULL || listen_addr == NULL || count < 1 || count > 256 ||
+        parallel_max < 1 || parallel_max > 256) {
         fprintf(stderr, "usage: acme_bench --url URL --ca-file PEM --listen ADDR:PORT "
-                        "[--count 1-256]\n");
+                        "[--count 1-256] [--parallel 1-256]\n");
         return 2;
     }
     clm_log_set_level(CLM_LOG_WARN);
-    snprintf(max_orders, sizeof max_orders, "%d", count);
+    snprintf(max_orders, sizeof max_orders, "%d", parallel_max);
     ca_memory_state_init(&state);
     {
         adapter_field_value v[] = {{"directory_url", url},         {"ca_file", ca_file},
@@ -126,7 +132,7 @@ int main(int argc, char **argv)
 
     printf("sequential %d orders: mean %.1f ms/order (total %.2f s)\n", count,
            sequential * 1000 / count, sequential);
-    printf("parallel %d orders: total %.2f s\n", count, parallel);
+    printf("parallel %d orders (%d in flight): total %.2f s\n", count, parallel_max, parallel);
     printf("failures: %d\n", atomic_load(&failures));
     free(threads);
     ca_acme_ops.close(ca);
