@@ -155,6 +155,14 @@ def run_acme(pebble):
     check(r.returncode != 0 and ("UNIMPLEMENTED" in r.stderr or "no account key" in r.stderr),
           f"a local CA has no account to roll over: {r.stderr}")
 
+    # every call audited (worker-thread replies included), the chain intact
+    r = clmctl(d, "audit", "ls", "--json")
+    for method in ("CreateConnector", "Issue", "Revoke", "RolloverAccountKey"):
+        check(f"/clm.v1.Connectors/{method}" in r.stdout, f"audited: {method}")
+    check(r.stdout.count("/clm.v1.Connectors/Issue") >= 12, "each Issue audited once or more")
+    r = clmctl(d, "audit", "verify")
+    check(r.returncode == 0, f"audit chain verifies: {r.stdout}{r.stderr}")
+
     s.stop()
     log = s.output()
     check("PRIVATE KEY" not in log, "no key in the clmd log")
