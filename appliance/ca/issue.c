@@ -157,7 +157,8 @@ static clm_err check_group_policy(const Clm__V1__GroupPolicy *p, const char *gro
 }
 
 /* An uploaded request: proof of possession, then its key type and hash. */
-static clm_err read_uploaded(const char *pem, pki_key_type *key_type, const char **hash)
+static clm_err read_uploaded_as(const char *pem, const char *field, pki_key_type *key_type,
+                                const char **hash)
 {
     X509_REQ *req = NULL;
     EVP_PKEY *key;
@@ -167,20 +168,41 @@ static clm_err read_uploaded(const char *pem, pki_key_type *key_type, const char
     if ((err = pki_csr_read(pem, strlen(pem), &req)) != CLM_OK) {
         char m[CLM_ERROR_MESSAGE_MAX];
         snprintf(m, sizeof(m), "%s", clm_error_message());
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: %s", m);
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%s: %s", field, m);
     }
     key = X509_REQ_get0_pubkey(req);
     if (key == NULL || pki_key_type_of_request(req, key, key_type) != CLM_OK) {
         char m[CLM_ERROR_MESSAGE_MAX];
         snprintf(m, sizeof(m), "%s", key ? clm_error_message() : "no public key");
         X509_REQ_free(req);
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: unsupported key: %s", m);
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%s: unsupported key: %s", field, m);
     }
     OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req), &md, &pk);
     *hash = md == NID_sha256 ? "SHA256" : md == NID_sha384 ? "SHA384"
           : md == NID_sha512 ? "SHA512" : md == NID_sha1 ? "SHA1" : "an unknown hash";
     X509_REQ_free(req);
     return CLM_OK;
+}
+
+static clm_err read_uploaded(const char *pem, pki_key_type *key_type, const char **hash)
+{
+    return read_uploaded_as(pem, "csr_pem", key_type, hash);
+}
+
+clm_err connector_check_key_policy(const Clm__V1__GroupPolicy *policy, const char *group,
+                                   pki_key_type key_type, const char *hash, const char *field)
+{
+    return check_group_policy(policy, group, key_type, hash, field);
+}
+
+clm_err connector_check_csr(const char *pem, const Clm__V1__GroupPolicy *policy,
+                            const char *group, const char *field)
+{
+    pki_key_type key_type;
+    const char *hash;
+    clm_err err = read_uploaded_as(pem, field, &key_type, &hash);
+
+    return err ? err : check_group_policy(policy, group, key_type, hash, field);
 }
 
 static clm_err check_names(const Clm__V1__IssueRequest *req)
@@ -239,9 +261,7 @@ static clm_err generate_csr(clm_arena *arena, const Clm__V1__IssueRequest *req, 
 
 typedef struct record_op {
     const connector_context *ctx;
-    const Clm__Store__V1__ConnectorRecord *connector;
-    uint64_t group_id;
-    const adapter_ca_der *cert;
+    const connector_issued *in;
     const pki_facts *facts;
     const clm_buf *sealed_key;
 } record_op;
@@ -263,18 +283,23 @@ static clm_err record_txn(store_txn *txn, void *arg)
     clm__store__v1__certificate_source__init(s);
     if ((err = store_seq_next(txn, &inventory_certificates, 1, &r->id)) != CLM_OK)
         return err;
-    r->der.data = (uint8_t *)op->cert->data;
-    r->der.len = op->cert->len;
+    r->der.data = (uint8_t *)op->in->cert->data;
+    r->der.len = op->in->cert->len;
     inventory_fill_facts(arena, op->facts, r);
     r->status = CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_MANAGED;
-    r->group_id = op->group_id;
+    r->group_id = op->in->group_id;
     s->kind = CONNECTOR_SOURCE_KIND;
-    s->device = op->connector->name; /* the source_device index finds what it issued */
+    s->device = op->in->connector->name; /* the source_device index finds what it issued */
     s->by = (char *)(op->ctx->identity ? op->ctx->identity : "");
     s->first_seen = s->last_seen = now;
     sources[0] = s;
     r->sources = sources;
     r->n_sources = 1;
+    r->attributes = op->in->attributes;
+    r->n_attributes = op->in->n_attributes;
+    r->device_name = (char *)(op->in->device_name ? op->in->device_name : "");
+    r->application_ip = (char *)(op->in->application_ip ? op->in->application_ip : "");
+    r->tracking_id = (char *)(op->in->tracking_id ? op->in->tracking_id : "");
     if (op->sealed_key->len) {
         r->sealed_private_key.data = op->sealed_key->data;
         r->sealed_private_key.len = op->sealed_key->len;
@@ -287,6 +312,32 @@ static clm_err record_txn(store_txn *txn, void *arg)
     return op->ctx->audit(txn, op->ctx->audit_arg);
 }
 
+clm_err connector_store_issued(const connector_context *ctx, const connector_issued *in,
+                               pki_facts **facts_out)
+{
+    clm_buf sealed = CLM_BUF_INIT;
+    pki_facts *facts = NULL;
+    clm_err err;
+
+    if ((err = pki_facts_from_der(in->cert->data, in->cert->len, &facts)) != CLM_OK)
+        return err;
+    if (in->key_pem != NULL && in->key_pem->len) {
+        char aad[80];
+        snprintf(aad, sizeof(aad), "cert-key:%s", facts->sha256);
+        err = seal(ctx->seal, aad, in->key_pem->data, in->key_pem->len, &sealed);
+    }
+    if (err == CLM_OK) {
+        record_op rec = {ctx, in, facts, &sealed};
+        err = store_update(ctx->store, record_txn, &rec);
+    }
+    clm_buf_free(&sealed);
+    if (err == CLM_OK && facts_out != NULL)
+        *facts_out = facts;
+    else
+        pki_facts_free(facts);
+    return err;
+}
+
 clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
                         Clm__V1__IssueResponse *out)
 {
@@ -296,7 +347,7 @@ clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueReques
     pki_key_type key_type = PKI_KEY_EC_P256; /* what the appliance generates */
     const char *hash = "SHA256";
     adapter_ca_result result = {0};
-    clm_buf csr = CLM_BUF_INIT, key_pem = CLM_BUF_INIT, sealed = CLM_BUF_INIT;
+    clm_buf csr = CLM_BUF_INIT, key_pem = CLM_BUF_INIT;
     clm_buf pem = CLM_BUF_INIT;
     pki_facts *facts = NULL;
     bool uploaded = req->csr_pem[0] != '\0';
@@ -348,17 +399,10 @@ clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueReques
     if (err != CLM_OK)
         goto out;
 
-    if ((err = pki_facts_from_der(result.cert.data, result.cert.len, &facts)) != CLM_OK)
-        goto out;
-    if (key_pem.len) {
-        char aad[80];
-        snprintf(aad, sizeof(aad), "cert-key:%s", facts->sha256);
-        if ((err = seal(ctx->seal, aad, key_pem.data, key_pem.len, &sealed)) != CLM_OK)
-            goto out;
-    }
     {
-        record_op rec = {ctx, look.record, look.group_id, &result.cert, facts, &sealed};
-        if ((err = store_update(ctx->store, record_txn, &rec)) != CLM_OK)
+        connector_issued in = {.connector = look.record, .group_id = look.group_id,
+                               .cert = &result.cert, .key_pem = &key_pem};
+        if ((err = connector_store_issued(ctx, &in, &facts)) != CLM_OK)
             goto out;
     }
 
@@ -382,7 +426,6 @@ out:
     adapter_ca_result_free(&result);
     pki_facts_free(facts);
     clm_buf_wipe(&key_pem);
-    clm_buf_free(&sealed);
     clm_buf_free(&csr);
     clm_buf_free(&pem);
     return err;

@@ -34,6 +34,10 @@
 #include "clm/v1/connectors.pb-c.h"
 #include "lib/base/arena.h"
 #include "lib/base/clock.h"
+#include "lib/pki/facts.h"
+#include "lib/pki/key.h"
+#include "clm/store/v1/inventory.pb-c.h"
+#include "clm/v1/groups.pb-c.h"
 #include "store/seal.h"
 #include "store/store.h"
 
@@ -66,6 +70,47 @@ void connector_state_unlock(void);
  */
 clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
                         Clm__V1__IssueResponse *out);
+
+/**
+ * @brief Check a key type and CSR hash against a group policy (allowed key types,
+ * allowed hash functions; NULL policy: anything), as Issue does.
+ * @return CLM_OK or CLM_ERR_INVALID_ARGUMENT naming `field` and the group.
+ */
+clm_err connector_check_key_policy(const Clm__V1__GroupPolicy *policy, const char *group,
+                                   pki_key_type key_type, const char *hash, const char *field);
+
+/**
+ * @brief Read an uploaded CSR (PEM, its signature checked: proof of possession) and check
+ * its key type and hash with connector_check_key_policy(), as Issue does.
+ * @return CLM_OK or CLM_ERR_INVALID_ARGUMENT naming `field`.
+ */
+clm_err connector_check_csr(const char *pem, const Clm__V1__GroupPolicy *policy,
+                            const char *group, const char *field);
+
+/** An issued certificate to record; everything borrowed for the call. */
+typedef struct connector_issued {
+    const Clm__Store__V1__ConnectorRecord *connector; /* MUST: who issued it */
+    uint64_t group_id;                                /* MUST (0: Default) */
+    const adapter_ca_der *cert;                       /* MUST: the certificate, DER */
+    const clm_buf *key_pem;  /* MAY (NULL or empty): the generated key, sealed on the way */
+    /* MAY: certificate attributes and generic fields (an enrollment's) */
+    Clm__Store__V1__Attribute **attributes;
+    size_t n_attributes;
+    const char *device_name, *application_ip, *tracking_id;
+} connector_issued;
+
+/**
+ * @brief Record an issued certificate in the inventory (the second half of Issue, shared
+ * with the work orders' implement job): status Managed, the group, source kind
+ * "connector" naming the connector and ctx->identity, the key sealed (aad
+ * "cert-key:<sha256 hex>"), attributes and generic fields; one write transaction that
+ * also runs ctx->audit (which MAY do more of the caller's work in it).
+ * @param[out] facts the certificate's facts (free with pki_facts_free()); may be NULL.
+ * @return CLM_OK; CLM_ERR_PARSE (not a certificate); CLM_ERR_ALREADY_EXISTS (the
+ *         inventory holds it already); what ctx->audit returns; store and seal errors.
+ */
+clm_err connector_store_issued(const connector_context *ctx, const connector_issued *in,
+                               pki_facts **facts);
 
 /**
  * @brief Revoke a certificate at its connector's CA.

@@ -71,9 +71,9 @@ static int parse_status(const char *text, Clm__V1__CertificateStatus *status)
 
 static const char *status_name(int status)
 {
-    static const char *const names[] = {"-", "managed", "monitored", "ignored"};
+    static const char *const names[] = {"-", "managed", "monitored", "ignored", "revoked"};
 
-    return status >= 0 && status <= 3 ? names[status] : "?";
+    return status >= 0 && status <= 4 ? names[status] : "?";
 }
 
 static int parse_attribute(char *text, Clm__V1__Attribute *a)
