@@ -88,15 +88,17 @@ static clm_err step_txn(store_txn *txn, void *arg)
     if (err != CLM_OK)
         return err;
     if (op->sealed_key != NULL) {
-        r->sealed_key.data = op->sealed_key->data;
+        /* arena copies: im->rec outlives the caller's buffers */
+        r->sealed_key.data = clm_arena_memdup(im->ctx->arena, op->sealed_key->data,
+                                              op->sealed_key->len);
         r->sealed_key.len = op->sealed_key->len;
         r->csr_pem = clm_arena_memdup(im->ctx->arena, op->csr->data, op->csr->len + 1);
-        if (r->csr_pem == NULL)
+        if (r->csr_pem == NULL || r->sealed_key.data == NULL)
             return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
         r->csr_pem[op->csr->len] = '\0';
     }
     if (op->cookie != NULL) {
-        r->cookie = (char *)op->cookie;
+        r->cookie = clm_arena_strdup(im->ctx->arena, op->cookie);
         r->next_poll = op->next_poll;
     }
     if (op->action == WO_ACT_MAX) { /* progress only, no transition */
