@@ -9,8 +9,11 @@
 #include <sys/stat.h>
 
 #include "appliance/ca/connectors.h"
+#include "appliance/ca/issue.h"
+#include "appliance/inventory/certs.h"
 #include "appliance/inventory/groups.h"
 #include "appliance/inventory/tables.h"
+#include "appliance/workorders/internal.h"
 #include "appliance/workorders/workorders.h"
 #include "store/audit.h"
 #include "tests/unit.h"
@@ -435,6 +438,216 @@ UNIT_TEST(listing)
     CHECK_INT_EQ(list_count("bogus", "", ""), (size_t)-1);
 }
 
+
+/* ---- implementing (the job step), against the local CA ---- */
+
+static clm_err audit_plain(store_txn *txn, void *arg)
+{
+    (void)arg;
+    return audit_test(txn, NULL, "lca", "ca");
+}
+
+typedef struct cert_op {
+    clm_arena *arena;
+    const char *sha256;
+    Clm__Store__V1__CertificateRecord *r;
+    uint64_t count;
+} cert_op;
+
+static clm_err cert_txn(store_txn *txn, void *arg)
+{
+    cert_op *op = arg;
+    clm_err err = store_count(txn, &inventory_certificates, NULL, &op->count);
+
+    if (err == CLM_OK && op->sha256 != NULL)
+        err = inventory_cert_find(txn, op->arena, op->sha256, &op->r);
+    return err;
+}
+
+static uint64_t cert_count(void)
+{
+    cert_op op = {NULL, NULL, NULL, 0};
+    return store_view(st, cert_txn, &op) == CLM_OK ? op.count : (uint64_t)-1;
+}
+
+typedef struct start_op {
+    const workorder_context *ctx;
+    uint64_t id;
+} start_op;
+
+/* A crash right after the job started: the order is left "implementing". */
+static clm_err start_txn(store_txn *txn, void *arg)
+{
+    start_op *op = arg;
+    Clm__Store__V1__WorkOrderRecord *r;
+    clm_err err = workorder_get(txn, op->ctx->arena, op->id, &r);
+
+    return err ? err : wo_step_in(txn, op->ctx, r, WO_ACT_START, "", 0);
+}
+
+static clm_err auto_group_txn(store_txn *txn, void *arg)
+{
+    Clm__V1__Group g = CLM__V1__GROUP__INIT;
+    Clm__V1__GroupPolicy p = CLM__V1__GROUP_POLICY__INIT;
+    Clm__V1__ApprovalPolicy a = CLM__V1__APPROVAL_POLICY__INIT;
+    Clm__Store__V1__GroupRecord *gr;
+
+    a.levels = 1;
+    a.auto_approve_renewals = 1;
+    p.approval = &a;
+    g.name = "auto";
+    g.policy = &p;
+    return group_create(txn, arg, &g, 0, &gr);
+}
+
+static Clm__V1__WorkOrder *implemented(workorder_context *ctx, const char *id, sched_outcome want)
+{
+    Clm__V1__WorkOrder *o = NULL;
+    char message[256];
+    uint64_t n;
+
+    if (workorder_parse_id(id, "id", &n) != CLM_OK)
+        return NULL;
+    CHECK_INT_EQ(workorder_implement(ctx, n, 1, 3, message, sizeof(message)), want);
+    {
+        get_op g = {ctx->arena, n, NULL};
+        if (store_view(st, get_txn, &g) == CLM_OK)
+            o = g.r->order;
+    }
+    return o;
+}
+
+UNIT_TEST(implement_idempotent_resume_renew_revoke)
+{
+    clm_arena arena = CLM_ARENA_INIT;
+    workorder_context ctx = context(&arena), job = context(&arena);
+    connector_context cctx = {st, seal_k, &fake.clock, &arena, "uid:0", audit_plain, NULL};
+    Clm__V1__InitLocalCaRequest init = CLM__V1__INIT_LOCAL_CA_REQUEST__INIT;
+    Clm__V1__CreateLocalCa create = CLM__V1__CREATE_LOCAL_CA__INIT;
+    Clm__V1__WorkOrder *o = NULL, *renewed;
+    cert_op c1 = {&arena, NULL, NULL, 0}, c2 = c1;
+    char first[65] = "";
+    req_parts p;
+    start_op so = {&job, 0};
+
+    job.actor = ADMIN;
+    init.name = "lca";
+    init.how_case = CLM__V1__INIT_LOCAL_CA_REQUEST__HOW_CREATE;
+    init.create = &create;
+    create.root_cn = "Test Root";
+    create.intermediate_cn = "Test Issuing";
+    CHECK_INT_EQ(connector_init_local(&cctx, &init), CLM_OK);
+    CHECK_INT_EQ(store_update(st, auto_group_txn, &arena), CLM_OK);
+
+    /* an enrollment, approved by two approvers, implemented; a second run changes nothing */
+    base_request(&p);
+    p.req.submit = true;
+    CHECK_INT_EQ(workorder_create(&ctx, &p.req, &o), CLM_OK);
+    ctx.actor = APPROVER_A;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_APPROVE, "", 0, &o), CLM_OK);
+    ctx.actor = APPROVER_B;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_APPROVE, "", 0, &o), CLM_OK);
+    ctx.actor = OPERATOR;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_IMPLEMENT, "", 0, &o), CLM_OK);
+    CHECK_STR_EQ(o->state, "scheduled");
+    uint64_t before = cert_count();
+    o = implemented(&job, o->id, SCHED_OUTCOME_OK);
+    CHECK(o != NULL && strcmp(o->state, "completed") == 0 && strlen(o->certificate_sha256) == 64);
+    CHECK_INT_EQ(cert_count(), before + 1);
+    if (o == NULL)
+        return;
+    snprintf(first, sizeof(first), "%s", o->certificate_sha256);
+    c1.sha256 = first;
+    CHECK_INT_EQ(store_view(st, cert_txn, &c1), CLM_OK);
+    CHECK(c1.r != NULL && c1.r->sealed_private_key.len > 0 &&
+          strcmp(c1.r->device_name, "web01") == 0 && c1.r->n_attributes == 1 &&
+          c1.r->status == CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_MANAGED);
+    o = implemented(&job, o->id, SCHED_OUTCOME_OK); /* at-least-once: run again */
+    CHECK(o != NULL && strcmp(o->state, "completed") == 0 &&
+          strcmp(o->certificate_sha256, first) == 0);
+    CHECK_INT_EQ(cert_count(), before + 1);
+
+    /* a crash after the job started: the next run resumes from "implementing" */
+    p.req.group = "auto";
+    p.csr.common_name = "resume.example.test";
+    p.sans[0] = "resume.example.test";
+    CHECK_INT_EQ(workorder_create(&ctx, &p.req, &o), CLM_OK);
+    CHECK_STR_EQ(o->state, "review"); /* auto approval is for automatic renewals only */
+    CHECK_INT_EQ(o->levels, 1);
+    ctx.actor = APPROVER_A;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_APPROVE, "", 0, &o), CLM_OK);
+    CHECK_STR_EQ(o->state, "approved");
+    ctx.actor = OPERATOR;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_IMPLEMENT, "", 0, &o), CLM_OK);
+    CHECK_INT_EQ(workorder_parse_id(o->id, "id", &so.id), CLM_OK);
+    CHECK_INT_EQ(store_update(st, start_txn, &so), CLM_OK);
+    o = implemented(&job, o->id, SCHED_OUTCOME_OK);
+    CHECK(o != NULL && strcmp(o->state, "completed") == 0);
+    if (o == NULL)
+        return;
+    char resumed[65];
+    snprintf(resumed, sizeof(resumed), "%s", o->certificate_sha256);
+    c1.sha256 = resumed;
+    CHECK_INT_EQ(store_view(st, cert_txn, &c1), CLM_OK);
+
+    /* renewals for the sweep: the Default group reviews them; a group with
+       auto_approve_renewals approves (and here schedules) them at once */
+    job.actor = (workorder_actor){"renewal-sweep", RPC_ROLE_ADMIN};
+    CHECK_INT_EQ(workorder_create_renewal(&job, WO_KIND_RENEW, first, NULL, true, &renewed),
+                 CLM_OK);
+    CHECK_STR_EQ(renewed->state, "review");
+    CHECK(renewed->automatic);
+    CHECK_INT_EQ(workorder_create_renewal(&job, WO_KIND_REVOKE, first, NULL, true, &renewed),
+                 CLM_ERR_INVALID_ARGUMENT);
+    CHECK_INT_EQ(workorder_create_renewal(&job, WO_KIND_RENEW, resumed, NULL, true, &renewed),
+                 CLM_OK);
+    CHECK_STR_EQ(renewed->state, "scheduled");
+    CHECK_STR_EQ(renewed->kind, "renew");
+    renewed = implemented(&job, renewed->id, SCHED_OUTCOME_OK);
+    CHECK(renewed != NULL && strcmp(renewed->state, "completed") == 0);
+    if (renewed == NULL)
+        return;
+    c2.sha256 = renewed->certificate_sha256;
+    CHECK_INT_EQ(store_view(st, cert_txn, &c2), CLM_OK);
+    CHECK(c2.r != NULL && c1.r != NULL && c2.r->ski.len == c1.r->ski.len &&
+          memcmp(c2.r->ski.data, c1.r->ski.data, c1.r->ski.len) == 0); /* the same key */
+    CHECK(c2.r != NULL && strcmp(c2.r->common_name, "resume.example.test") == 0);
+    CHECK_INT_EQ(workorder_create_renewal(&job, WO_KIND_REGENERATE, resumed, NULL, true, &renewed),
+                 CLM_OK);
+    renewed = implemented(&job, renewed->id, SCHED_OUTCOME_OK);
+    CHECK(renewed != NULL && strcmp(renewed->state, "completed") == 0);
+    if (renewed == NULL)
+        return;
+    c2.sha256 = renewed->certificate_sha256;
+    CHECK_INT_EQ(store_view(st, cert_txn, &c2), CLM_OK);
+    CHECK(c2.r != NULL && c1.r != NULL &&
+          (c2.r->ski.len != c1.r->ski.len ||
+           memcmp(c2.r->ski.data, c1.r->ski.data, c1.r->ski.len) != 0)); /* a new key */
+
+    /* revoke: the inventory marks it; a second revoke order is refused */
+    memset(&p.req, 0, sizeof(p.req));
+    clm__v1__create_work_order_request__init(&p.req);
+    p.req.kind = "revoke";
+    p.req.group = "auto";
+    p.req.target_sha256 = resumed;
+    p.req.revoke_reason = "superseded";
+    p.req.submit = true;
+    ctx.actor = OPERATOR;
+    CHECK_INT_EQ(workorder_create(&ctx, &p.req, &o), CLM_OK);
+    CHECK_STR_EQ(o->connector, "lca"); /* the connector that issued it */
+    ctx.actor = APPROVER_B;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_APPROVE, "", 0, &o), CLM_OK);
+    ctx.actor = OPERATOR;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_IMPLEMENT, "", 0, &o), CLM_OK);
+    o = implemented(&job, o->id, SCHED_OUTCOME_OK);
+    CHECK(o != NULL && strcmp(o->state, "completed") == 0);
+    CHECK_INT_EQ(store_view(st, cert_txn, &c1), CLM_OK);
+    CHECK(c1.r != NULL &&
+          c1.r->status == CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_REVOKED);
+    CHECK_INT_EQ(workorder_create(&ctx, &p.req, &o), CLM_ERR_CONFLICT);
+    clm_arena_free(&arena);
+}
+
 static clm_err setup_txn(store_txn *txn, void *arg)
 {
     clm_arena *arena = arg;
@@ -490,6 +703,7 @@ int main(void)
     UNIT_RUN(every_rule_violated_once);
     UNIT_RUN(create_and_act);
     UNIT_RUN(listing);
+    UNIT_RUN(implement_idempotent_resume_renew_revoke);
     clm_arena_free(&arena);
     seal_key_free(seal_k);
     store_close(st);
