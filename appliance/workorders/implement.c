@@ -326,14 +326,18 @@ static sched_outcome queue_poll(impl *im, int64_t retry_after_s, const char *coo
     char params[64];
     sched_run_spec spec = {.kind = WORKORDER_JOB_KIND, .params = params, .at_ns = at};
 
-    if (store_update(im->ctx->store, step_txn, &op) != CLM_OK) {
-        say(im, "storing the pending cookie: %s", clm_error_message());
-        return SCHED_OUTCOME_RETRY;
-    }
+    sched_hook hook = {step_txn, &op};
+    clm_err err;
+
+    /* the cookie and the run that polls it commit together: no cookie without its run */
     spec.params_len = (size_t)snprintf(params, sizeof(params), "{\"work_order\": %" PRIu64 "}",
                                        im->id);
-    if (im->ctx->sched != NULL && sched_run_now(im->ctx->sched, &spec, NULL, NULL) != CLM_OK) {
-        say(im, "queueing the poll: %s", clm_error_message());
+    if (im->ctx->sched != NULL)
+        err = sched_run_now(im->ctx->sched, &spec, &hook, NULL);
+    else
+        err = store_update(im->ctx->store, step_txn, &op);
+    if (err != CLM_OK) {
+        say(im, "storing the pending cookie and its poll: %s", clm_error_message());
         return SCHED_OUTCOME_RETRY;
     }
     say(im, "%s: pending at the CA; asked again in %" PRId64 " s", im->rec->order->id, wait);

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/x509.h>
+
+#include "adapters/adapter.h"
 #include "appliance/ca/connectors.h"
 #include "appliance/ca/issue.h"
 #include "appliance/inventory/certs.h"
@@ -15,6 +18,8 @@
 #include "appliance/inventory/tables.h"
 #include "appliance/workorders/internal.h"
 #include "appliance/workorders/workorders.h"
+#include "lib/pki/cert.h"
+#include "lib/pki/key.h"
 #include "store/audit.h"
 #include "tests/unit.h"
 
@@ -648,6 +653,144 @@ UNIT_TEST(implement_idempotent_resume_renew_revoke)
     clm_arena_free(&arena);
 }
 
+/* ---- a CA that answers pending, then issues on poll; or rejects ---- */
+
+struct adapter_ca {
+    int unused;
+};
+static int fake_reject;
+static int fake_polls;
+
+static clm_err fake_check(const adapter_fields *fields, bool request)
+{
+    (void)request;
+    return fields->n == 0 ? CLM_OK
+                          : clm_fail(CLM_ERR_INVALID_ARGUMENT, "fields.%s: unknown field",
+                                     fields->v[0].name);
+}
+
+static clm_err fake_open(const adapter_ca_config *config, adapter_ca **out)
+{
+    (void)config;
+    *out = calloc(1, sizeof(**out));
+    return *out ? CLM_OK : clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+}
+
+static void fake_close(adapter_ca *ca)
+{
+    free(ca);
+}
+
+static clm_err fake_submit(adapter_ca *ca, const adapter_ca_request *request,
+                           adapter_ca_result *out)
+{
+    (void)ca;
+    (void)request;
+    if (fake_reject) {
+        out->outcome = ADAPTER_CA_REJECTED;
+        snprintf(out->reason, sizeof(out->reason), "the CA's policy says no");
+        return CLM_OK;
+    }
+    out->outcome = ADAPTER_CA_PENDING;
+    out->cookie = "cookie-1";
+    out->retry_after = 5;
+    return CLM_OK;
+}
+
+static clm_err fake_poll(adapter_ca *ca, const char *cookie, adapter_ca_result *out)
+{
+    EVP_PKEY *key = NULL;
+    X509 *x = NULL;
+    unsigned char *der = NULL;
+    int len;
+
+    (void)ca;
+    fake_polls++;
+    if (strcmp(cookie, "cookie-1") != 0 || pki_key_generate(PKI_KEY_EC_P256, &key) != CLM_OK ||
+        pki_cert_create_ca(key, "pending.example.test", NULL, 30, &fake.clock, &x) != CLM_OK ||
+        (len = i2d_X509(x, &der)) <= 0)
+        return clm_fail(CLM_ERR_INTERNAL, "fake poll");
+    out->cert.data = clm_arena_memdup(&out->arena, der, (size_t)len);
+    out->cert.len = (size_t)len;
+    out->outcome = ADAPTER_CA_ISSUED;
+    OPENSSL_free(der);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return CLM_OK;
+}
+
+static const adapter_ca_ops fake_ops = {
+    .name = "pending-test",
+    .flags = ADAPTER_CA_F_PENDING,
+    .check_fields = fake_check,
+    .open = fake_open,
+    .close = fake_close,
+    .submit = fake_submit,
+    .poll = fake_poll,
+};
+
+static clm_err fake_connector_txn(store_txn *txn, void *arg)
+{
+    Clm__V1__Connector k = CLM__V1__CONNECTOR__INIT;
+    Clm__Store__V1__ConnectorRecord *c;
+
+    k.name = "pend";
+    k.type = "pending-test";
+    return connector_create(txn, arg, &k, 0, &c);
+}
+
+UNIT_TEST(pending_then_issued_and_rejected)
+{
+    clm_arena arena = CLM_ARENA_INIT;
+    workorder_context ctx = context(&arena), job = context(&arena);
+    Clm__V1__WorkOrder *o = NULL;
+    get_op g = {&arena, 0, NULL};
+    req_parts p;
+    uint64_t before;
+
+    job.actor = ADMIN;
+    CHECK_INT_EQ(adapter_ca_register(&fake_ops), CLM_OK);
+    CHECK_INT_EQ(store_update(st, fake_connector_txn, &arena), CLM_OK);
+    base_request(&p);
+    p.req.connector = "pend";
+    p.req.group = "auto";
+    p.er.n_fields = 0;
+    p.req.submit = true;
+    CHECK_INT_EQ(workorder_create(&ctx, &p.req, &o), CLM_OK);
+    ctx.actor = APPROVER_A;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_APPROVE, "", 0, &o), CLM_OK);
+    ctx.actor = OPERATOR;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_IMPLEMENT, "", 0, &o), CLM_OK);
+    before = cert_count();
+    o = implemented(&job, o->id, SCHED_OUTCOME_OK);
+    CHECK(o != NULL && strcmp(o->state, "implementing") == 0); /* pending at the CA */
+    CHECK_INT_EQ(workorder_parse_id(o ? o->id : "1", "id", &g.id), CLM_OK);
+    CHECK_INT_EQ(store_view(st, get_txn, &g), CLM_OK);
+    CHECK(g.r != NULL && strcmp(g.r->order->id, o ? o->id : "") == 0 &&
+          strcmp(g.r->cookie, "cookie-1") == 0 &&
+          g.r->next_poll == clm_clock_now_ns(&fake.clock) + 5000000000LL &&
+          g.r->sealed_key.len > 0 && g.r->csr_pem[0] != '\0');
+    CHECK_INT_EQ(fake_polls, 0);
+    o = implemented(&job, o ? o->id : "1", SCHED_OUTCOME_OK); /* the poll run */
+    CHECK(o != NULL && strcmp(o->state, "completed") == 0);
+    CHECK_INT_EQ(fake_polls, 1);
+    CHECK_INT_EQ(cert_count(), before + 1);
+    CHECK_INT_EQ(store_view(st, get_txn, &g), CLM_OK);
+    CHECK(g.r != NULL && g.r->sealed_key.len == 0 && g.r->cookie[0] == '\0');
+
+    fake_reject = 1;
+    CHECK_INT_EQ(workorder_create(&ctx, &p.req, &o), CLM_OK);
+    ctx.actor = APPROVER_A;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_APPROVE, "", 0, &o), CLM_OK);
+    ctx.actor = OPERATOR;
+    CHECK_INT_EQ(workorder_act(&ctx, o->id, WO_ACT_IMPLEMENT, "", 0, &o), CLM_OK);
+    o = implemented(&job, o->id, SCHED_OUTCOME_FAIL);
+    CHECK(o != NULL && strcmp(o->state, "failed") == 0 &&
+          strstr(o->failure_reason, "the CA's policy says no") != NULL);
+    CHECK_INT_EQ(cert_count(), before + 1);
+    clm_arena_free(&arena);
+}
+
 static clm_err setup_txn(store_txn *txn, void *arg)
 {
     clm_arena *arena = arg;
@@ -704,6 +847,7 @@ int main(void)
     UNIT_RUN(create_and_act);
     UNIT_RUN(listing);
     UNIT_RUN(implement_idempotent_resume_renew_revoke);
+    UNIT_RUN(pending_then_issued_and_rejected);
     clm_arena_free(&arena);
     seal_key_free(seal_k);
     store_close(st);
