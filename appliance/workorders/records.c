@@ -633,8 +633,12 @@ clm_err workorder_list(store_txn *txn, clm_arena *arena, const Clm__V1__ListWork
             err = clm_fail(CLM_ERR_STORE, "work_orders: a record does not unpack");
             break;
         }
-        if (matches(r->order, req))
+        if (matches(r->order, req)) {
+            /* lists show attachments by name and size: their bytes come with GetWorkOrder */
+            for (size_t i = 0; r->order->request && i < r->order->request->n_attachments; i++)
+                r->order->request->attachments[i]->data.len = 0;
             out->work_orders[out->n_work_orders++] = r->order;
+        }
         n++;
     }
     store_iter_close(it);

@@ -217,6 +217,8 @@ clm_err workorder_get(store_txn *txn, clm_arena *arena, uint64_t id,
 /**
  * @brief One page of orders matching the filters (state uses the state index, requester
  * the requester index; kind, group, connector are checked per record). Oldest first.
+ * Attachments are listed by name and size without their bytes (GetWorkOrder has them).
+ * A page examines at most page_size records, so it may hold fewer and a token to go on.
  * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT naming state, kind, page_size, page_token.
  */
 clm_err workorder_list(store_txn *txn, clm_arena *arena, const Clm__V1__ListWorkOrdersRequest *req,

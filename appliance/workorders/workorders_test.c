@@ -427,6 +427,11 @@ static size_t list_count(const char *state, const char *requester, const char *k
     rq.requester = (char *)requester;
     rq.kind = (char *)kind;
     n = store_view(st, list_txn, &l) == CLM_OK ? rs.n_work_orders : (size_t)-1;
+    for (size_t i = 0; n != (size_t)-1 && i < rs.n_work_orders; i++)
+        if (rs.work_orders[i]->request && rs.work_orders[i]->request->n_attachments &&
+            (rs.work_orders[i]->request->attachments[0]->data.len != 0 ||
+             rs.work_orders[i]->request->attachments[0]->size != 5))
+            n = (size_t)-2; /* lists carry attachment sizes, not bytes */
     clm_arena_free(&arena);
     return n;
 }
