@@ -168,6 +168,20 @@ static clm_err complete_in(store_txn *txn, void *arg)
         if ((err = inventory_cert_put(txn, cert, clm_clock_now_ns(im->ctx->clock))) != CLM_OK)
             return err;
     }
+    if (!c->mark_revoked && im->target != NULL) {
+        /* a renewal: the new certificate is the child of the one it renews */
+        Clm__Store__V1__CertificateRecord *child, *parent;
+        int64_t now = clm_clock_now_ns(im->ctx->clock);
+        if ((err = inventory_cert_find(txn, im->ctx->arena, c->sha256, &child)) != CLM_OK ||
+            (err = inventory_cert_find(txn, im->ctx->arena, im->rec->order->target_sha256,
+                                       &parent)) != CLM_OK)
+            return err;
+        child->parent_id = parent->id;
+        parent->child_id = child->id;
+        if ((err = inventory_cert_put(txn, child, now)) != CLM_OK ||
+            (err = inventory_cert_put(txn, parent, now)) != CLM_OK)
+            return err;
+    }
     r->order->certificate_sha256 = (char *)c->sha256;
     r->order->certificate_serial = (char *)c->serial;
     r->sealed_key.len = 0;
@@ -476,6 +490,12 @@ static sched_outcome revoke(impl *im, uint32_t attempt, uint32_t max_attempts)
     req.reason = o->revoke_reason;
     err = connector_revoke(&cc, &req, &resp);
     clm_buf_free(&pem);
+    /* an adapter that kept no state of the revocation never ran the completion */
+    if (err == CLM_OK && strcmp(im->rec->order->state, "completed") != 0 &&
+        (err = store_update(im->ctx->store, complete_in, &c)) != CLM_OK) {
+        say(im, "%s: revoked, but recording it failed: %s", o->id, clm_error_message());
+        return SCHED_OUTCOME_RETRY;
+    }
     if (err == CLM_OK) {
         say(im, "%s completed: serial %s revoked", o->id, c.serial);
         if (im->ctx->changed)

@@ -185,7 +185,9 @@ clm_err workorder_create(const workorder_context *ctx, const Clm__V1__CreateWork
  * (ctx->actor), automatic = true, submitted at once; approved at once when the group's
  * ApprovalPolicy.auto_approve_renewals is set (then also scheduled now when `implement`).
  * The request copies the certificate's names (CN, DNS SANs), attributes and generic
- * fields; renew reuses the sealed key, the others make a new key of the same type.
+ * fields; renew reuses the sealed key, the others make a new key of the same type. The
+ * new certificate becomes the child of the old one (parent_id / child_id); moving the
+ * auto-renew settings to it is the sweep's business.
  * @return as workorder_create(); CLM_ERR_INVALID_ARGUMENT for kind enroll or revoke.
  */
 clm_err workorder_create_renewal(const workorder_context *ctx, workorder_kind kind,

@@ -622,6 +622,12 @@ UNIT_TEST(implement_idempotent_resume_renew_revoke)
     CHECK(c2.r != NULL && c1.r != NULL && c2.r->ski.len == c1.r->ski.len &&
           memcmp(c2.r->ski.data, c1.r->ski.data, c1.r->ski.len) == 0); /* the same key */
     CHECK(c2.r != NULL && strcmp(c2.r->common_name, "resume.example.test") == 0);
+    CHECK(c2.r != NULL && c1.r != NULL && c2.r->parent_id == c1.r->id); /* lineage */
+    {
+        cert_op again = {&arena, resumed, NULL, 0};
+        CHECK_INT_EQ(store_view(st, cert_txn, &again), CLM_OK);
+        CHECK(again.r != NULL && c2.r != NULL && again.r->child_id == c2.r->id);
+    }
     CHECK_INT_EQ(workorder_create_renewal(&job, WO_KIND_REGENERATE, resumed, NULL, true, &renewed),
                  CLM_OK);
     renewed = implemented(&job, renewed->id, SCHED_OUTCOME_OK);
