@@ -303,6 +303,22 @@ def test_import_stream():
         code = e.code(), e.details()
     check(code and code[0] == grpc.StatusCode.INVALID_ARGUMENT and "message 0: items" in code[1], f"too many items: {code}")
     check(len(ls(d)) == 6, "nothing written by the refused message")
+    # clmctl streams what does not fit one request: 1,050 files and a bad one
+    many = os.path.join(d, "many")
+    os.mkdir(many)
+    paths = []
+    for i in range(1050):
+        paths.append(os.path.join(many, f"c{i:04}.pem"))
+        with open(paths[-1], "wb") as f:
+            f.write(blobs[i % 7])
+    paths.append(os.path.join(many, "bad.pem"))
+    with open(paths[-1], "wb") as f:
+        f.write(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    r = clmctl(d, "-o", "table", "cert", "import", *paths)
+    check(r.returncode == 1 and "1 added, 1049 merged, 1 errors (streamed in 2 messages" in r.stderr
+          and "bad.pem" in r.stdout and "c0001.pem" not in r.stdout,
+          f"clmctl cert import of 1,051 files: {r.returncode} {r.stderr} {r.stdout[:300]}")
+    check(len(ls(d)) == 7, "the seventh certificate added")
     audit = clmctl(d, "audit", "ls").stdout
     check("ImportCertificatesStream" in audit, "stream audited")
     s.stop()
