@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "adapters/ca/fields.h"
+#include "adapters/ca/cfssl/cfssl.h"
 #include "adapters/ca/local/local.h"
 #include "appliance/api/convert.h"
 #include "appliance/inventory/groups.h"
@@ -41,7 +42,12 @@ const store_table connector_table = {
 
 clm_err connectors_register_adapters(void)
 {
-    return adapter_ca_register(&ca_local_ops);
+    static const adapter_ca_ops *const ops[] = {&ca_local_ops, &ca_cfssl_ops};
+    clm_err err = CLM_OK;
+
+    for (size_t i = 0; err == CLM_OK && i < sizeof(ops) / sizeof(ops[0]); i++)
+        err = adapter_ca_register(ops[i]);
+    return err;
 }
 
 /* ---- validation ---- */
@@ -104,11 +110,11 @@ clm_err connector_validate(const Clm__V1__Connector *c, const char *prefix)
     if ((err = inventory_name_check(c->name, CONNECTOR_NAME_MAX, prefix)) != CLM_OK)
         return err;
     if (c->type[0] == '\0')
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%stype: required (a CA adapter: local)",
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%stype: required (a CA adapter: local, cfssl)",
                         prefix);
     if ((ops = adapter_ca_find(c->type)) == NULL)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                        "%stype: '%.64s' is not a CA adapter of this appliance (local)", prefix,
+                        "%stype: '%.64s' is not a CA adapter of this appliance (local, cfssl)", prefix,
                         c->type);
     if ((err = inventory_text_check(c->description, CONNECTOR_DESCRIPTION_MAX, prefix, "description")) ||
         (err = inventory_text_check(c->ca_account, CONNECTOR_TEXT_MAX, prefix, "ca_account")) ||

@@ -45,7 +45,8 @@ extern const store_table connector_table;
 enum { CONNECTOR_INDEX_NAME = 0 };
 
 /**
- * @brief Register the CA adapters clmd serves ("local"), once, before threads start.
+ * @brief Register the CA adapters clmd serves ("local", "cfssl"), once, before threads
+ * start.
  * @return CLM_OK or what adapter_ca_register() returns.
  */
 clm_err connectors_register_adapters(void);
