@@ -12,6 +12,7 @@
 #include "appliance/ca/connectors.h"
 #include "appliance/ca/issue.h"
 #include "appliance/inventory/groups.h"
+#include "appliance/inventory/import_queue.h"
 #include "appliance/inventory/page.h"
 #include "clm/v1/connectors.pb-c.h"
 
@@ -22,6 +23,12 @@ typedef struct connector_op {
     ProtobufCMessage *response;
     const Clm__V1__Connector *connector; /* UpdateConnector: with kept secrets filled in */
 } connector_op;
+
+/* A deferred Issue waiting for its record's commit. */
+typedef struct issue_call {
+    rpc_call *call;
+    connector_issue_job *job;
+} issue_call;
 
 static clm_err audit_in(store_txn *txn, void *arg)
 {
@@ -227,15 +234,44 @@ static clm_err get_crl(rpc_call *call, const ProtobufCMessage *request,
     return resp->crl.data ? CLM_OK : clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
 }
 
+/* The queue's writer committed (or refused) an issued certificate: answer. */
+static void issue_done(void *arg, clm_err err, const char *message)
+{
+    issue_call *ic = arg;
+    rpc_call *call = ic->call;
+
+    connector_issue_job_free(ic->job);
+    rpc_call_finish(call, err, message);
+}
+
 static clm_err issue(rpc_call *call, const ProtobufCMessage *request, ProtobufCMessage *response)
 {
     const Clm__V1__IssueRequest *req = (const void *)request;
     connector_context ctx = context_of(call);
+    clm_app *app = rpc_call_app(call);
+    issue_call *ic;
+    clm_err err;
 
     if (req->connector[0] == '\0')
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "connector: required");
     rpc_call_set_audit_target(call, req->connector);
-    return connector_issue(&ctx, req, (void *)response);
+    if (app->imports == NULL)
+        return connector_issue(&ctx, req, (void *)response);
+    /* Key, CSR, CA and sealing here; the record goes through the inventory's group
+       commit, so concurrent issues share a durable commit, and this thread is free
+       while it syncs. The reply is sent once the record is committed. */
+    if ((ic = clm_arena_alloc(ctx.arena, sizeof(*ic))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    ic->call = call;
+    if ((err = connector_issue_prepare(&ctx, req, (void *)response, &ic->job)) != CLM_OK)
+        return err;
+    rpc_call_defer(call);
+    if ((err = import_queue_submit_write(app->imports, connector_issue_job_write, ic->job,
+                                         issue_done, ic)) != CLM_OK) {
+        connector_issue_job_free(ic->job);
+        rpc_call_finish(call, err, clm_error_message());
+    }
+    return CLM_OK;
 }
 
 static clm_err revoke(rpc_call *call, const ProtobufCMessage *request, ProtobufCMessage *response)

@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -287,47 +288,81 @@ static clm_err record_txn(store_txn *txn, void *arg)
     return op->ctx->audit(txn, op->ctx->audit_arg);
 }
 
-clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
-                        Clm__V1__IssueResponse *out)
+/* An issued certificate on its way into the inventory (issue.h). */
+struct connector_issue_job {
+    connector_context ctx; /* a copy: the caller's may be gone when the write runs */
+    record_op rec;
+    adapter_ca_result result; /* holds the certificate */
+    pki_facts *facts;
+    clm_buf sealed; /* the generated key, sealed; empty for an uploaded CSR */
+};
+
+void connector_issue_job_free(connector_issue_job *job)
+{
+    if (job == NULL)
+        return;
+    adapter_ca_result_free(&job->result);
+    pki_facts_free(job->facts);
+    clm_buf_free(&job->sealed); /* ciphertext */
+    free(job);
+}
+
+clm_err connector_issue_job_write(store_txn *txn, void *job)
+{
+    return record_txn(txn, &((connector_issue_job *)job)->rec);
+}
+
+clm_err connector_issue_prepare(const connector_context *ctx, const Clm__V1__IssueRequest *req,
+                                Clm__V1__IssueResponse *out, connector_issue_job **job_out)
 {
     lookup_op look = {ctx->arena, req->connector, "connector", req->group, NULL, 0, NULL};
     connector_instance inst = {0};
     adapter_ca_request creq = {0};
     pki_key_type key_type = PKI_KEY_EC_P256; /* what the appliance generates */
     const char *hash = "SHA256";
-    adapter_ca_result result = {0};
-    clm_buf csr = CLM_BUF_INIT, key_pem = CLM_BUF_INIT, sealed = CLM_BUF_INIT;
+    connector_issue_job *job = calloc(1, sizeof(*job));
+    clm_buf csr = CLM_BUF_INIT, key_pem = CLM_BUF_INIT;
     clm_buf pem = CLM_BUF_INIT;
-    pki_facts *facts = NULL;
     bool uploaded = req->csr_pem[0] != '\0';
     clm_err err;
 
-    if (strlen(req->csr_pem) > CONNECTOR_PEM_MAX)
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: more than %d bytes",
-                        CONNECTOR_PEM_MAX);
-    if (uploaded && (req->common_name[0] || req->n_dns_names))
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                        "common_name: not with csr_pem (the CSR names the subject)");
+    *job_out = NULL;
+    if (job == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    job->ctx = *ctx;
+    if (strlen(req->csr_pem) > CONNECTOR_PEM_MAX) {
+        err = clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: more than %d bytes", CONNECTOR_PEM_MAX);
+        goto out;
+    }
+    if (uploaded && (req->common_name[0] || req->n_dns_names)) {
+        err = clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                       "common_name: not with csr_pem (the CSR names the subject)");
+        goto out;
+    }
     if ((err = check_names(req)) != CLM_OK)
-        return err;
+        goto out;
     if ((err = store_view(ctx->store, lookup_txn, &look)) != CLM_OK)
-        return err;
-    if (!uploaded && strcmp(look.record->csr_source, "uploaded") == 0)
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                        "csr_pem: required (connector '%s' takes uploaded CSRs)",
-                        look.record->name);
-    if ((inst.ops = adapter_ca_find(look.record->type)) == NULL)
-        return clm_fail(CLM_ERR_UNSUPPORTED, "connector '%s': type '%s' is not served here",
-                        look.record->name, look.record->type);
+        goto out;
+    if (!uploaded && strcmp(look.record->csr_source, "uploaded") == 0) {
+        err = clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                       "csr_pem: required (connector '%s' takes uploaded CSRs)",
+                       look.record->name);
+        goto out;
+    }
+    if ((inst.ops = adapter_ca_find(look.record->type)) == NULL) {
+        err = clm_fail(CLM_ERR_UNSUPPORTED, "connector '%s': type '%s' is not served here",
+                       look.record->name, look.record->type);
+        goto out;
+    }
     if ((err = request_fields(ctx->arena, inst.ops, look.record, req, &creq.fields)) != CLM_OK)
-        return err;
+        goto out;
 
     /* Read here first, so a bad CSR is the caller's error, named, before any CA. */
     if (uploaded && (err = read_uploaded(req->csr_pem, &key_type, &hash)) != CLM_OK)
-        return err;
+        goto out;
     if ((err = check_group_policy(look.policy, req->group[0] ? req->group : "Default", key_type,
                                   hash, uploaded ? "csr_pem" : "group")) != CLM_OK)
-        return err;
+        goto out;
 
     if (uploaded) {
         creq.csr = req->csr_pem;
@@ -342,49 +377,60 @@ clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueReques
     if ((err = connector_open(ctx->store, ctx->seal, ctx->clock, ctx->arena, look.record,
                               &inst)) != CLM_OK)
         goto out;
-    err = inst.ops->submit(inst.ca, &creq, &result);
-    if (err == CLM_OK && result.outcome != ADAPTER_CA_ISSUED)
-        err = connector_outcome_error(&inst, &result, uploaded ? "csr_pem" : "request");
+    err = inst.ops->submit(inst.ca, &creq, &job->result);
+    if (err == CLM_OK && job->result.outcome != ADAPTER_CA_ISSUED)
+        err = connector_outcome_error(&inst, &job->result, uploaded ? "csr_pem" : "request");
     if (err != CLM_OK)
         goto out;
 
-    if ((err = pki_facts_from_der(result.cert.data, result.cert.len, &facts)) != CLM_OK)
+    if ((err = pki_facts_from_der(job->result.cert.data, job->result.cert.len, &job->facts)) !=
+        CLM_OK)
         goto out;
     if (key_pem.len) {
         char aad[80];
-        snprintf(aad, sizeof(aad), "cert-key:%s", facts->sha256);
-        if ((err = seal(ctx->seal, aad, key_pem.data, key_pem.len, &sealed)) != CLM_OK)
+        snprintf(aad, sizeof(aad), "cert-key:%s", job->facts->sha256);
+        if ((err = seal(ctx->seal, aad, key_pem.data, key_pem.len, &job->sealed)) != CLM_OK)
             goto out;
     }
-    {
-        record_op rec = {ctx, look.record, look.group_id, &result.cert, facts, &sealed};
-        if ((err = store_update(ctx->store, record_txn, &rec)) != CLM_OK)
-            goto out;
-    }
+    job->rec = (record_op){&job->ctx, look.record, look.group_id, &job->result.cert, job->facts,
+                           &job->sealed};
 
-    /* the reply: PEMs, serial, inventory id; never the key */
-    if ((err = der_to_pem(result.cert.data, result.cert.len, &pem)) != CLM_OK ||
+    /* the reply: PEMs, serial, inventory id; never the key (sent once the write is in) */
+    if ((err = der_to_pem(job->result.cert.data, job->result.cert.len, &pem)) != CLM_OK ||
         (err = text_copy(ctx->arena, &pem, &out->certificate_pem)) != CLM_OK)
         goto out;
     clm_buf_reset(&pem);
-    for (size_t i = 0; i < result.chain_len; i++)
-        if ((err = der_to_pem(result.chain[i].data, result.chain[i].len, &pem)) != CLM_OK)
+    for (size_t i = 0; i < job->result.chain_len; i++)
+        if ((err = der_to_pem(job->result.chain[i].data, job->result.chain[i].len, &pem)) != CLM_OK)
             goto out;
     if ((err = text_copy(ctx->arena, &pem, &out->chain_pem)) != CLM_OK)
         goto out;
-    out->serial = clm_arena_memdup(ctx->arena, facts->serial, strlen(facts->serial) + 1);
-    out->sha256 = clm_arena_memdup(ctx->arena, facts->sha256, strlen(facts->sha256) + 1);
+    out->serial = clm_arena_memdup(ctx->arena, job->facts->serial, strlen(job->facts->serial) + 1);
+    out->sha256 = clm_arena_memdup(ctx->arena, job->facts->sha256, strlen(job->facts->sha256) + 1);
     if (out->serial == NULL || out->sha256 == NULL)
         err = clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     out->key_in_appliance = key_pem.len > 0;
 out:
     connector_close(&inst);
-    adapter_ca_result_free(&result);
-    pki_facts_free(facts);
     clm_buf_wipe(&key_pem);
-    clm_buf_free(&sealed);
     clm_buf_free(&csr);
     clm_buf_free(&pem);
+    if (err != CLM_OK)
+        connector_issue_job_free(job);
+    else
+        *job_out = job;
+    return err;
+}
+
+clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
+                        Clm__V1__IssueResponse *out)
+{
+    connector_issue_job *job;
+    clm_err err = connector_issue_prepare(ctx, req, out, &job);
+
+    if (err == CLM_OK)
+        err = store_update(ctx->store, connector_issue_job_write, job);
+    connector_issue_job_free(job);
     return err;
 }
 

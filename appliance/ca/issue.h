@@ -67,6 +67,33 @@ void connector_state_unlock(void);
 clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
                         Clm__V1__IssueResponse *out);
 
+/** An issued certificate not yet written (connector_issue_prepare). */
+typedef struct connector_issue_job connector_issue_job;
+
+/**
+ * @brief connector_issue() up to the write: everything CPU-heavy and the CA call, outside
+ * any transaction; fills `out`. The caller then runs connector_issue_job_write() in a
+ * write transaction (alone, or shared with other writes: group commit) and answers
+ * only once that committed.
+ * @param[in] ctx copied into the job; ctx->arena and ctx->audit_arg MUST live until the
+ *            job is freed.
+ * @param[out] job on CLM_OK, free it with connector_issue_job_free() after the write.
+ * @return as connector_issue(), store errors of the write aside.
+ */
+clm_err connector_issue_prepare(const connector_context *ctx, const Clm__V1__IssueRequest *req,
+                                Clm__V1__IssueResponse *out, connector_issue_job **job);
+
+/**
+ * @brief The write of a prepared issue: the certificate record (status Managed, its
+ * source, the sealed key) and the audit entry (ctx->audit). Any thread; a store_update
+ * callback (it may run again after the map grows).
+ * @return CLM_OK; store errors; what ctx->audit returns.
+ */
+clm_err connector_issue_job_write(store_txn *txn, void *job);
+
+/** Free a job. Accepts NULL. */
+void connector_issue_job_free(connector_issue_job *job);
+
 /**
  * @brief Revoke a certificate at its connector's CA.
  * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT naming the field (serial, certificate_pem,
