@@ -1,6 +1,7 @@
 /* appliance/ca/issue.c: the direct issuing path (issue.h). */
 #include "appliance/ca/issue.h"
 
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -76,17 +77,25 @@ static clm_err text_copy(clm_arena *arena, const clm_buf *b, char **out)
     return CLM_OK;
 }
 
+/* DER to PEM text without parsing it again (OpenSSL 3 would decode the public key
+   through its provider machinery: about a tenth of an Issue). The leaf was read by
+   pki_facts_from_der; the chain comes from the adapter. */
 static clm_err der_to_pem(const unsigned char *der, size_t len, clm_buf *out)
 {
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
+    unsigned char line[65];
     clm_err err;
 
-    if (x == NULL)
-        return clm_fail(CLM_ERR_PARSE, "the CA returned a certificate that does not parse");
-    err = pki_cert_to_pem(x, out);
-    X509_free(x);
-    return err;
+    if (der == NULL || len == 0)
+        return clm_fail(CLM_ERR_PARSE, "the CA returned an empty certificate");
+    if ((err = clm_buf_append_str(out, "-----BEGIN CERTIFICATE-----\n")) != CLM_OK)
+        return err;
+    for (size_t i = 0; i < len; i += 48) {
+        int n = EVP_EncodeBlock(line, der + i, (int)(len - i < 48 ? len - i : 48));
+        if ((err = clm_buf_append(out, line, (size_t)n)) != CLM_OK ||
+            (err = clm_buf_append_byte(out, '\n')) != CLM_OK)
+            return err;
+    }
+    return clm_buf_append_str(out, "-----END CERTIFICATE-----\n");
 }
 
 static int declares(const adapter_field *decls, size_t n, const char *name)
@@ -124,6 +133,136 @@ static clm_err request_fields(clm_arena *arena, const adapter_ca_ops *ops,
     out->v = v;
     out->n = n;
     return ops->check_fields(out, true);
+}
+
+/* ---- open instances kept for Issue ---- */
+
+/*
+ * Opening a connector reads its state and parses its keys (the local CA's key through
+ * OpenSSL 3's decoders: about a fifth of an Issue). Issue keeps the instances it opened,
+ * keyed by connector id and record updated_at (an UpdateConnector makes a new one), and
+ * shares each between threads (submit MAY run concurrently on one instance). An instance
+ * is dropped when a submit on it did not issue (a CA not set up answers unconfigured
+ * until InitLocalCa, which also forgets the connector's instances).
+ */
+#define INSTANCE_CACHE_MAX 8
+
+typedef struct cached_instance {
+    uint64_t id;
+    int64_t updated_at;
+    connector_instance inst;
+    clm_arena arena; /* the record's copy, the instance's fields */
+    int refs;
+    bool cached; /* in the table; false: closed by the last release */
+} cached_instance;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_instance *cache[INSTANCE_CACHE_MAX];
+
+static void instance_free(cached_instance *c)
+{
+    connector_close(&c->inst);
+    clm_arena_free(&c->arena);
+    free(c);
+}
+
+/* Take c out of the table (cache_lock held); closed now when unused, else on release. */
+static void instance_drop_locked(size_t i)
+{
+    cached_instance *c = cache[i];
+
+    cache[i] = NULL;
+    c->cached = false;
+    if (c->refs == 0)
+        instance_free(c);
+}
+
+static clm_err instance_acquire(const connector_context *ctx,
+                                const Clm__Store__V1__ConnectorRecord *r, cached_instance **out)
+{
+    ProtobufCAllocator allocator;
+    cached_instance *c;
+    size_t len, slot = INSTANCE_CACHE_MAX;
+    uint8_t *packed;
+    clm_err err;
+
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < INSTANCE_CACHE_MAX; i++) {
+        if (cache[i] == NULL)
+            continue;
+        if (cache[i]->id == r->id && cache[i]->updated_at == r->updated_at) {
+            cache[i]->refs++;
+            *out = cache[i];
+            pthread_mutex_unlock(&cache_lock);
+            return CLM_OK;
+        }
+        if (cache[i]->id == r->id)
+            instance_drop_locked(i); /* an older version of the record */
+    }
+    pthread_mutex_unlock(&cache_lock);
+
+    /* Open outside the lock (it reads the store and parses keys); the instance owns a
+       copy of the record, which its adapter borrows until close. */
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    c->arena = (clm_arena)CLM_ARENA_INIT;
+    c->id = r->id;
+    c->updated_at = r->updated_at;
+    allocator = (ProtobufCAllocator){clm_arena_pb_alloc, clm_arena_pb_free, &c->arena};
+    len = protobuf_c_message_get_packed_size(&r->base);
+    packed = clm_arena_alloc(&c->arena, len ? len : 1);
+    err = packed ? CLM_OK : clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    if (err == CLM_OK) {
+        Clm__Store__V1__ConnectorRecord *copy;
+        protobuf_c_message_pack(&r->base, packed);
+        copy = clm__store__v1__connector_record__unpack(&allocator, len, packed);
+        err = copy ? connector_open(ctx->store, ctx->seal, ctx->clock, &c->arena, copy, &c->inst)
+                   : clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    }
+    if (err != CLM_OK) {
+        instance_free(c);
+        return err;
+    }
+    c->refs = 1;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < INSTANCE_CACHE_MAX && slot == INSTANCE_CACHE_MAX; i++)
+        if (cache[i] == NULL)
+            slot = i;
+    for (size_t i = 0; i < INSTANCE_CACHE_MAX && slot == INSTANCE_CACHE_MAX; i++)
+        if (cache[i]->refs == 0) {
+            instance_drop_locked(i);
+            slot = i;
+        }
+    if (slot < INSTANCE_CACHE_MAX) {
+        cache[slot] = c;
+        c->cached = true;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    *out = c;
+    return CLM_OK;
+}
+
+static void instance_release(cached_instance *c, bool keep)
+{
+    pthread_mutex_lock(&cache_lock);
+    if (!keep && c->cached)
+        for (size_t i = 0; i < INSTANCE_CACHE_MAX; i++)
+            if (cache[i] == c) {
+                cache[i] = NULL;
+                c->cached = false;
+            }
+    if (--c->refs == 0 && !c->cached)
+        instance_free(c);
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void connector_instances_forget(uint64_t id)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < INSTANCE_CACHE_MAX; i++)
+        if (cache[i] != NULL && (id == 0 || cache[i]->id == id))
+            instance_drop_locked(i);
+    pthread_mutex_unlock(&cache_lock);
 }
 
 /* ---- the CSR ---- */
@@ -316,7 +455,8 @@ clm_err connector_issue_prepare(const connector_context *ctx, const Clm__V1__Iss
                                 Clm__V1__IssueResponse *out, connector_issue_job **job_out)
 {
     lookup_op look = {ctx->arena, req->connector, "connector", req->group, NULL, 0, NULL};
-    connector_instance inst = {0};
+    const adapter_ca_ops *ops;
+    cached_instance *inst = NULL;
     adapter_ca_request creq = {0};
     pki_key_type key_type = PKI_KEY_EC_P256; /* what the appliance generates */
     const char *hash = "SHA256";
@@ -349,12 +489,12 @@ clm_err connector_issue_prepare(const connector_context *ctx, const Clm__V1__Iss
                        look.record->name);
         goto out;
     }
-    if ((inst.ops = adapter_ca_find(look.record->type)) == NULL) {
+    if ((ops = adapter_ca_find(look.record->type)) == NULL) {
         err = clm_fail(CLM_ERR_UNSUPPORTED, "connector '%s': type '%s' is not served here",
                        look.record->name, look.record->type);
         goto out;
     }
-    if ((err = request_fields(ctx->arena, inst.ops, look.record, req, &creq.fields)) != CLM_OK)
+    if ((err = request_fields(ctx->arena, ops, look.record, req, &creq.fields)) != CLM_OK)
         goto out;
 
     /* Read here first, so a bad CSR is the caller's error, named, before any CA. */
@@ -374,12 +514,14 @@ clm_err connector_issue_prepare(const connector_context *ctx, const Clm__V1__Iss
         creq.csr_len = csr.len;
     }
 
-    if ((err = connector_open(ctx->store, ctx->seal, ctx->clock, ctx->arena, look.record,
-                              &inst)) != CLM_OK)
+    if ((err = instance_acquire(ctx, look.record, &inst)) != CLM_OK)
         goto out;
-    err = inst.ops->submit(inst.ca, &creq, &job->result);
+    err = inst->inst.ops->submit(inst->inst.ca, &creq, &job->result);
     if (err == CLM_OK && job->result.outcome != ADAPTER_CA_ISSUED)
-        err = connector_outcome_error(&inst, &job->result, uploaded ? "csr_pem" : "request");
+        err = connector_outcome_error(&inst->inst, &job->result, uploaded ? "csr_pem" : "request");
+    /* a CA that was not set up, or could not be reached: open afresh next time */
+    instance_release(inst, job->result.outcome == ADAPTER_CA_ISSUED ||
+                               job->result.outcome == ADAPTER_CA_REJECTED);
     if (err != CLM_OK)
         goto out;
 
@@ -411,7 +553,6 @@ clm_err connector_issue_prepare(const connector_context *ctx, const Clm__V1__Iss
         err = clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     out->key_in_appliance = key_pem.len > 0;
 out:
-    connector_close(&inst);
     clm_buf_wipe(&key_pem);
     clm_buf_free(&csr);
     clm_buf_free(&pem);
@@ -668,6 +809,8 @@ clm_err connector_init_local(const connector_context *ctx, const Clm__V1__InitLo
         }
     }
     connector_state_unlock();
+    if (err == CLM_OK)
+        connector_instances_forget(look.record->id); /* one that answered unconfigured */
     if (err == CLM_ERR_ALREADY_EXISTS)
         err = clm_fail(err, "name: the local CA of connector '%s' is set up already",
                        look.record->name);

@@ -21,6 +21,10 @@
  * local CA), so a foreign serial never enters its CRL; a bare serial cannot be checked
  * (the local CA keeps no index of what it issued).
  *
+ * Issue keeps the adapter instances it opens (keys parsed once), keyed by connector id
+ * and record updated_at, shared by concurrent calls, dropped after a submit that did
+ * not issue (connector_instances_forget).
+ *
  * Thread rules: any thread. Calls that change a connector's state (revoke, CRL number,
  * init) are serialised per process (connector_state_lock), because each opens its own
  * adapter instance.
@@ -52,6 +56,13 @@ typedef struct connector_context {
     clm_err (*audit)(store_txn *txn, void *arg);
     void *audit_arg;
 } connector_context;
+
+/**
+ * @brief Close the adapter instances Issue keeps open for connector `id` (0: all), e.g.
+ * after its state changed outside them (InitLocalCa does this itself) and at shutdown.
+ * Instances in use close when their call ends.
+ */
+void connector_instances_forget(uint64_t id);
 
 /** Serialise calls that change a connector's adapter state (see Thread rules). */
 void connector_state_lock(void);

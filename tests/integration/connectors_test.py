@@ -162,6 +162,27 @@ def test_local_ca_end_to_end():
     check(r.returncode != 0 and "FAILED_PRECONDITION" in r.stderr, f"rm refused while it issued: {r.stderr}")
 
     # audit entries for the writes
+    # Issue keeps adapter instances open: one that answered "not set up" is not kept, so
+    # the CA set up afterwards issues at once
+    r = clmctl(d, "connector", "create", "late")
+    check(r.returncode == 0, f"create late: {r.stderr}")
+    for _ in range(2):
+        r = clmctl(d, "ca", "issue", "late", "--cn", "late.example.test")
+        check(r.returncode != 0 and "not set up" in r.stderr, f"late is not set up: {r.stderr}")
+    r = clmctl(d, "ca", "init", "late", "--root-cn", "Late Root", "--intermediate-cn", "Late Issuing")
+    check(r.returncode == 0, f"init late: {r.stderr}")
+    r = clmctl(d, "ca", "issue", "late", "--cn", "late.example.test")
+    check(r.returncode == 0 and '"serial"' in r.stdout, f"late issues once set up: {r.stdout}{r.stderr}")
+    # an update (a new record version) opens a new instance: its fields apply at once
+    u = stub.UpdateConnector(connectors_pb2.UpdateConnectorRequest(
+        name="late", connector=connectors_pb2.Connector(
+            name="late", type="local", fields=[connectors_pb2.Field(name="crl_url", value="http://crl.example.test/late.crl")])))
+    check(u.fields[0].value == "http://crl.example.test/late.crl", "update late")
+    out = os.path.join(d, "late.pem")
+    r = clmctl(d, "ca", "issue", "late", "--cn", "late2.example.test", "--out", out)
+    text = openssl("x509", "-in", out, "-noout", "-text").stdout
+    check(r.returncode == 0 and "http://crl.example.test/late.crl" in text, f"the updated crl_url is used: {text[-600:]}")
+
     r = clmctl(d, "audit", "ls", "--json")
     for method in ("CreateConnector", "InitLocalCa", "Issue", "Revoke", "GetCrl"):
         check(f"/clm.v1.Connectors/{method}" in r.stdout, f"audited: {method}")
