@@ -9,6 +9,7 @@
 #include "appliance/inventory/groups.h"
 #include "appliance/jobs/kinds.h"
 #include "appliance/inventory/tables.h"
+#include "appliance/workorders/workorders.h"
 #include "scheduler/scheduler.h"
 #include "store/audit.h"
 #include "store/seal.h"
@@ -26,6 +27,7 @@ static const store_table *const appliance_tables[] = {
     &validation_result_table,
     &connector_table,
     &connector_state_table,
+    &workorder_table,
 };
 
 static clm_err ensure_defaults(store_txn *txn, void *arg)

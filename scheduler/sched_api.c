@@ -385,7 +385,7 @@ static clm_err run_now_fn(store_txn *txn, void *arg)
                         spec->batch_size ? spec->batch_size : k->kind.batch_size,
                         spec->batch_interval_minutes ? spec->batch_interval_minutes
                                                      : k->kind.batch_interval_minutes,
-                        a->now,
+                        spec->at_ns > a->now ? spec->at_ns : a->now,
                         false};
     clm_err err;
 

@@ -386,6 +386,33 @@ UNIT_TEST(stress_concurrent_api_and_workers)
     harness_free(h);
 }
 
+/* A one-off run at a given time (at_ns): queued until then, run then, not before. */
+UNIT_TEST(run_at_a_time)
+{
+    harness *h = harness_new("run_at", NULL);
+    int64_t now = clm_clock_now_ns(&h->clock.clock);
+    sched_run_spec spec = {.kind = "ok", .at_ns = now + SECS(3)};
+    uint64_t id = 0;
+    sched_run *r;
+
+    CHECK_INT_EQ(sched_run_now(h->s, &spec, NULL, &id), CLM_OK);
+    r = run_read(h, id);
+    CHECK_INT_EQ(r->next_attempt_unix_nanos, now + SECS(3));
+    CHECK_INT_EQ(r->scheduled_unix_nanos, now + SECS(3));
+    sched_run_free(r);
+    clm_clock_fake_advance(&h->clock, SECS(2));
+    tick_and_settle(h);
+    CHECK_STR_EQ(run_state(h, id), SCHED_STATE_QUEUED); /* not before its time */
+    clm_clock_fake_advance(&h->clock, SECS(1));
+    tick_and_settle(h);
+    CHECK_STR_EQ(run_state(h, id), SCHED_STATE_SUCCEEDED);
+    spec.at_ns = now - SECS(60); /* a past time is now */
+    CHECK_INT_EQ(sched_run_now(h->s, &spec, NULL, &id), CLM_OK);
+    tick_and_settle(h);
+    CHECK_STR_EQ(run_state(h, id), SCHED_STATE_SUCCEEDED);
+    harness_free(h);
+}
+
 int main(void)
 {
     clm_log_set_level(CLM_LOG_ERROR);
@@ -397,5 +424,6 @@ int main(void)
     UNIT_RUN(stop_releases_running_runs);
     UNIT_RUN(dispatcher_thread_on_fake_clock);
     UNIT_RUN(stress_concurrent_api_and_workers);
+    UNIT_RUN(run_at_a_time);
     return unit_report();
 }

@@ -444,10 +444,16 @@ typedef struct sched_run_spec {
     size_t params_len;
     uint32_t batch_size;             /* 0: the kind's */
     uint32_t batch_interval_minutes; /* 0: the kind's */
+    /**
+     * MAY: not before this time (clock ns): a one-off run at a given time (the reference
+     * guide's "Schedule later"). 0 or a past time: now. The run is "queued" until then
+     * with next_attempt and scheduled = at_ns, and cancellable meanwhile.
+     */
+    int64_t at_ns;
 } sched_run_spec;
 
 /**
- * @brief Enqueue a run of a kind now (RunNow).
+ * @brief Enqueue a run of a kind now (RunNow), or for spec->at_ns.
  * @param[out] id the run id; may be NULL.
  * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT ("kind: ...", "params: ...",
  *   "batch_interval_minutes: ..."; nothing written); CLM_ERR_CONFLICT (stopping); hook and

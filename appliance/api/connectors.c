@@ -14,6 +14,7 @@
 #include "appliance/ca/connectors.h"
 #include "appliance/ca/issue.h"
 #include "appliance/inventory/groups.h"
+#include "appliance/inventory/import_queue.h"
 #include "appliance/inventory/page.h"
 #include "clm/v1/connectors.pb-c.h"
 
@@ -22,7 +23,14 @@ typedef struct connector_op {
     clm_app *app;
     const ProtobufCMessage *request;
     ProtobufCMessage *response;
+    const Clm__V1__Connector *connector; /* UpdateConnector: with kept secrets filled in */
 } connector_op;
+
+/* A deferred Issue waiting for its record's commit. */
+typedef struct issue_call {
+    rpc_call *call;
+    connector_issue_job *job;
+} issue_call;
 
 static clm_err audit_in(store_txn *txn, void *arg)
 {
@@ -44,7 +52,7 @@ static clm_err create_txn(store_txn *txn, void *arg)
     Clm__Store__V1__ConnectorRecord *created;
     clm_err err;
 
-    err = connector_create(txn, rpc_call_arena(op->call), req->connector,
+    err = connector_create(txn, rpc_call_arena(op->call), op->app->seal, req->connector,
                            clm_clock_now_ns(op->app->clock), &created);
     if (err == CLM_OK)
         err = appstore_audit_in(txn, op->call);
@@ -57,13 +65,15 @@ static clm_err create_connector(rpc_call *call, const ProtobufCMessage *request,
                                 ProtobufCMessage *response)
 {
     const Clm__V1__CreateConnectorRequest *req = (const void *)request;
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
     clm_err err;
 
-    if ((err = connector_validate(req->connector, "connector.")) != CLM_OK)
-        return err;
-    rpc_call_set_audit_target(call, req->connector->name);
-    return store_update(op.app->store, create_txn, &op);
+    if ((err = connector_validate(req->connector, "connector.")) == CLM_OK) {
+        rpc_call_set_audit_target(call, req->connector->name);
+        err = store_update(op.app->store, create_txn, &op);
+    }
+    connector_secrets_wipe(req->connector);
+    return err;
 }
 
 static clm_err update_txn(store_txn *txn, void *arg)
@@ -73,8 +83,8 @@ static clm_err update_txn(store_txn *txn, void *arg)
     Clm__Store__V1__ConnectorRecord *updated;
     clm_err err;
 
-    err = connector_update(txn, rpc_call_arena(op->call), req->name, req->connector,
-                           clm_clock_now_ns(op->app->clock), &updated);
+    err = connector_update(txn, rpc_call_arena(op->call), op->app->seal, req->name,
+                           op->connector, clm_clock_now_ns(op->app->clock), &updated);
     if (err == CLM_OK)
         err = appstore_audit_in(txn, op->call);
     if (err == CLM_OK)
@@ -86,15 +96,26 @@ static clm_err update_connector(rpc_call *call, const ProtobufCMessage *request,
                                 ProtobufCMessage *response)
 {
     const Clm__V1__UpdateConnectorRequest *req = (const void *)request;
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
+    Clm__V1__Connector *filled = NULL;
     clm_err err;
 
     if (req->name[0] == '\0')
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: required");
-    if ((err = connector_validate(req->connector, "connector.")) != CLM_OK)
-        return err;
+    if (req->connector == NULL)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "connector: missing");
     rpc_call_set_audit_target(call, req->name);
-    return store_update(op.app->store, update_txn, &op);
+    /* A secret field sent back empty (as Get shows it) keeps the stored value. */
+    err = connector_secrets_fill(op.app->store, op.app->seal, rpc_call_arena(call), req->name,
+                                 req->connector, &filled);
+    if (err == CLM_OK && (err = connector_validate(filled, "connector.")) == CLM_OK) {
+        op.connector = filled;
+        err = store_update(op.app->store, update_txn, &op);
+    }
+    if (filled != req->connector)
+        connector_secrets_wipe(filled);
+    connector_secrets_wipe(req->connector);
+    return err;
 }
 
 static clm_err delete_txn(store_txn *txn, void *arg)
@@ -110,7 +131,7 @@ static clm_err delete_connector(rpc_call *call, const ProtobufCMessage *request,
                                 ProtobufCMessage *response)
 {
     const Clm__V1__DeleteConnectorRequest *req = (const void *)request;
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
 
     if (req->name[0] == '\0')
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: required");
@@ -131,7 +152,7 @@ static clm_err get_txn(store_txn *txn, void *arg)
 static clm_err get_connector(rpc_call *call, const ProtobufCMessage *request,
                              ProtobufCMessage *response)
 {
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
 
     return store_view(op.app->store, get_txn, &op);
 }
@@ -168,7 +189,7 @@ static clm_err list_txn(store_txn *txn, void *arg)
 static clm_err list_connectors(rpc_call *call, const ProtobufCMessage *request,
                                ProtobufCMessage *response)
 {
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
 
     return store_view(op.app->store, list_txn, &op);
 }
@@ -178,7 +199,7 @@ static clm_err init_local_ca(rpc_call *call, const ProtobufCMessage *request,
 {
     const Clm__V1__InitLocalCaRequest *req = (const void *)request;
     connector_context ctx = context_of(call);
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
     Clm__V1__GetConnectorRequest get = CLM__V1__GET_CONNECTOR_REQUEST__INIT;
     clm_err err;
 
@@ -218,13 +239,16 @@ static clm_err get_crl(rpc_call *call, const ProtobufCMessage *request,
 /* ---- work for a remote CA, on a worker thread ----
  * A connector whose CA is across the network (ACME: several round trips, challenge
  * validation, seconds) must not hold a completion-queue thread: the call is deferred
- * (rpc_call_defer) and a detached worker runs it and replies (rpc_call_finish). Past
- * REMOTE_WORKERS_MAX workers at once, the call runs on the RPC thread as before. */
+ * (rpc_call_defer) and a detached worker runs it. Past REMOTE_WORKERS_MAX workers at
+ * once, the call runs on the RPC thread as before.
+ * A work function runs like a handler; `deferred` says the call is deferred already
+ * (on a worker). It sets *taken when it arranged the reply itself (Issue's record goes
+ * through the import queue, whose callback replies); otherwise its result is the reply. */
 
 #define REMOTE_WORKERS_MAX 64
 
 typedef clm_err (*connector_work)(rpc_call *call, const ProtobufCMessage *request,
-                                  ProtobufCMessage *response);
+                                  ProtobufCMessage *response, bool deferred, bool *taken);
 
 typedef struct remote_call {
     rpc_call *call;
@@ -235,15 +259,21 @@ typedef struct remote_call {
 
 static atomic_int remote_workers;
 
-static void *remote_main(void *arg)
+static void remote_run(remote_call *rc)
 {
-    remote_call *rc = arg;
+    bool taken = false;
     clm_err err;
 
     clm_error_clear();
-    err = rc->work(rc->call, rc->request, rc->response);
+    err = rc->work(rc->call, rc->request, rc->response, true, &taken);
     atomic_fetch_sub(&remote_workers, 1);
-    rpc_call_finish(rc->call, err, err == CLM_OK ? "" : clm_error_message());
+    if (!taken)
+        rpc_call_finish(rc->call, err, err == CLM_OK ? "" : clm_error_message());
+}
+
+static void *remote_main(void *arg)
+{
+    remote_run(arg);
     return NULL;
 }
 
@@ -253,38 +283,70 @@ static clm_err run_connector_work(rpc_call *call, const char *connector,
                                   connector_work work)
 {
     connector_context ctx = context_of(call);
-    remote_call *rc;
+    remote_call *rc = NULL;
     pthread_attr_t attr;
     pthread_t thread;
+    bool taken = false;
     int started;
+    clm_err err;
 
-    if (!connector_is_remote(&ctx, connector) ||
-        (rc = clm_arena_alloc(ctx.arena, sizeof(*rc))) == NULL)
-        return work(call, request, response);
-    if (atomic_fetch_add(&remote_workers, 1) >= REMOTE_WORKERS_MAX) {
+    if (connector_is_remote(&ctx, connector)) {
+        if (atomic_fetch_add(&remote_workers, 1) < REMOTE_WORKERS_MAX &&
+            (rc = clm_arena_alloc(ctx.arena, sizeof(*rc))) != NULL) {
+            *rc = (remote_call){call, request, response, work};
+            rpc_call_defer(call);
+            pthread_attr_init(&attr);
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            started = pthread_create(&thread, &attr, remote_main, rc) == 0;
+            pthread_attr_destroy(&attr);
+            if (!started)
+                remote_run(rc); /* here, then */
+            return CLM_OK;      /* the reply comes from rpc_call_finish */
+        }
         atomic_fetch_sub(&remote_workers, 1);
-        return work(call, request, response);
     }
-    *rc = (remote_call){call, request, response, work};
-    rpc_call_defer(call);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    started = pthread_create(&thread, &attr, remote_main, rc) == 0;
-    pthread_attr_destroy(&attr);
-    if (!started) {
-        clm_err err = work(call, request, response);
-        atomic_fetch_sub(&remote_workers, 1);
-        rpc_call_finish(call, err, err == CLM_OK ? "" : clm_error_message());
-    }
-    return CLM_OK; /* the reply comes from rpc_call_finish */
+    err = work(call, request, response, false, &taken);
+    return taken ? CLM_OK : err;
+}
+
+/* The queue's writer committed (or refused) an issued certificate: answer. */
+static void issue_done(void *arg, clm_err err, const char *message)
+{
+    issue_call *ic = arg;
+    rpc_call *call = ic->call;
+
+    connector_issue_job_free(ic->job);
+    rpc_call_finish(call, err, message);
 }
 
 static clm_err issue_work(rpc_call *call, const ProtobufCMessage *request,
-                          ProtobufCMessage *response)
+                          ProtobufCMessage *response, bool deferred, bool *taken)
 {
+    const Clm__V1__IssueRequest *req = (const void *)request;
     connector_context ctx = context_of(call);
+    clm_app *app = rpc_call_app(call);
+    issue_call *ic;
+    clm_err err;
 
-    return connector_issue(&ctx, (const void *)request, (void *)response);
+    if (app->imports == NULL)
+        return connector_issue(&ctx, req, (void *)response);
+    /* Key, CSR, CA and sealing here; the record goes through the inventory's group
+       commit, so concurrent issues share a durable commit, and this thread is free
+       while it syncs. The reply is sent once the record is committed. */
+    if ((ic = clm_arena_alloc(ctx.arena, sizeof(*ic))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    ic->call = call;
+    if ((err = connector_issue_prepare(&ctx, req, (void *)response, &ic->job)) != CLM_OK)
+        return err;
+    if (!deferred)
+        rpc_call_defer(call);
+    *taken = true;
+    if ((err = import_queue_submit_write(app->imports, connector_issue_job_write, ic->job,
+                                         issue_done, ic)) != CLM_OK) {
+        connector_issue_job_free(ic->job);
+        rpc_call_finish(call, err, clm_error_message());
+    }
+    return CLM_OK;
 }
 
 static clm_err issue(rpc_call *call, const ProtobufCMessage *request, ProtobufCMessage *response)
@@ -298,10 +360,12 @@ static clm_err issue(rpc_call *call, const ProtobufCMessage *request, ProtobufCM
 }
 
 static clm_err revoke_work(rpc_call *call, const ProtobufCMessage *request,
-                           ProtobufCMessage *response)
+                           ProtobufCMessage *response, bool deferred, bool *taken)
 {
     connector_context ctx = context_of(call);
 
+    (void)deferred;
+    (void)taken;
     return connector_revoke(&ctx, (const void *)request, (void *)response);
 }
 
@@ -316,13 +380,15 @@ static clm_err revoke(rpc_call *call, const ProtobufCMessage *request, ProtobufC
 }
 
 static clm_err rollover_work(rpc_call *call, const ProtobufCMessage *request,
-                             ProtobufCMessage *response)
+                             ProtobufCMessage *response, bool deferred, bool *taken)
 {
     const Clm__V1__RolloverAccountKeyRequest *req = (const void *)request;
     Clm__V1__RolloverAccountKeyResponse *resp = (void *)response;
     connector_context ctx = context_of(call);
     clm_err err = connector_rollover(&ctx, req->name);
 
+    (void)deferred;
+    (void)taken;
     if (err == CLM_OK)
         resp->name = req->name;
     return err;

@@ -324,7 +324,7 @@ static clm_err run_now(rpc_call *call, const ProtobufCMessage *request, Protobuf
     clm_app *app = rpc_call_app(call);
     sched_hook hook = {audit_hook, call};
     sched_run_spec spec = {req->kind, req->params, strlen(req->params), req->batch_size,
-                           req->batch_interval_minutes};
+                           req->batch_interval_minutes, 0};
     uint64_t id;
     clm_err err;
 

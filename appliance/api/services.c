@@ -10,6 +10,7 @@
 #include "appliance/api/jobs.h"
 #include "appliance/api/reflection.h"
 #include "appliance/api/reports.h"
+#include "appliance/api/workorders.h"
 
 const api_service api_services[] = {
     {"clm.v1.Admin", admin_methods, &admin_methods_count},
@@ -19,6 +20,7 @@ const api_service api_services[] = {
     {"clm.v1.Inventory", inventory_methods, &inventory_methods_count},
     {"clm.v1.Jobs", jobs_methods, &jobs_methods_count},
     {"clm.v1.Reports", reports_methods, &reports_methods_count},
+    {"clm.v1.WorkOrders", workorders_methods, &workorders_methods_count},
     {"grpc.health.v1.Health", health_methods, &health_methods_count},
     {"grpc.reflection.v1alpha.ServerReflection", reflection_v1alpha_methods,
      &reflection_v1alpha_methods_count},

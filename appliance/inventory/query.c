@@ -127,7 +127,7 @@ static clm_err prepare(store_txn *txn, clm_arena *arena, const Clm__V1__ListCert
                         "expired: cannot be combined with expiring_within_days");
     if (q->expiring_within_days > 36500)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "expiring_within_days: at most 36500");
-    if (q->status < 0 || q->status > CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_IGNORED)
+    if (q->status < 0 || q->status > CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_REVOKED)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "status: %d is not a certificate status",
                         q->status);
     if (strlen(q->name_contains) > 253 || strlen(q->issuer_contains) > 1024)
@@ -317,7 +317,7 @@ clm_err query_expiry_histogram(store_txn *txn, clm_arena *arena,
 
     if (months > 60)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "months: %u is more than 60", months);
-    if (req->status < 0 || req->status > CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_IGNORED)
+    if (req->status < 0 || req->status > CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_REVOKED)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "status: %d is not a certificate status",
                         req->status);
     if (req->group[0] != '\0') {

@@ -24,6 +24,11 @@ static job_kind_row kind_rows[] = {
      "probe every certificate binding and compare the served leaf with the expected one "
      "(params: certificate, optional); verdicts for the Push Validation Report",
      job_push_validation_check},
+    {{.name = "work-order", .run = job_work_order, .max_concurrency = 2,
+      .retry = {.max_attempts = 5, .base_backoff_ms = 30000}},
+     "implement one approved work order (params: work_order, the number): key, CSR, the "
+     "CA, the inventory; a pending CA is polled by a later run. Queued by ImplementWorkOrder",
+     job_work_order_check},
     {{.name = "diag-wait", .run = job_diag_wait, .max_concurrency = 16,
       .retry = {.max_attempts = 5}},
      "diagnostic: waits the given seconds with progress; with marker_dir, writes one "

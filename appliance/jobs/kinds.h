@@ -53,9 +53,11 @@ sched_outcome job_diag_wait(sched_ctx *ctx, void *app);
 sched_outcome job_expiry_notice(sched_ctx *ctx, void *app);
 sched_outcome job_tls_discovery(sched_ctx *ctx, void *app);
 sched_outcome job_push_validation(sched_ctx *ctx, void *app);
+sched_outcome job_work_order(sched_ctx *ctx, void *app);
 
 /* Their params checks. */
 clm_err job_tls_discovery_check(const char *params, size_t len, const clm_app *app);
 clm_err job_push_validation_check(const char *params, size_t len, const clm_app *app);
+clm_err job_work_order_check(const char *params, size_t len, const clm_app *app);
 
 #endif

@@ -91,6 +91,16 @@ def run_acme(pebble):
     names = [c.name for c in stub.ListConnectors(connectors_pb2.ListConnectorsRequest()).connectors]
     check(not any(n.startswith("bad") for n in names), f"nothing stored: {names}")
 
+    # the EAB MAC key is a secret field: sealed, listed as set, never shown
+    mac = "c2VjcmV0LWVhYi1tYWMta2V5LWZvci1jbG0tdGVzdHM"
+    r = clmctl(d, "connector", "create", "--type", "acme", *fields, "--field", "eab_kid=kid-9",
+               "--field", f"eab_hmac_key={mac}", "eabc")
+    check(r.returncode == 0 and mac not in r.stdout, f"an EAB connector, the key not echoed: {r.stderr}")
+    c = stub.GetConnector(connectors_pb2.GetConnectorRequest(name="eabc"))
+    eab = [f for f in c.fields if f.name == "eab_hmac_key"]
+    check(len(eab) == 1 and eab[0].value == "" and eab[0].secret and mac.encode() not in c.SerializeToString(),
+          f"GetConnector hides the EAB key: {eab}")
+
     r = clmctl(d, "connector", "create", "--type", "acme", "--description", "pebble", *fields, "le")
     check(r.returncode == 0 and '"type": "acme"' in r.stdout, f"connector create: {r.stdout}{r.stderr}")
 
@@ -165,7 +175,7 @@ def run_acme(pebble):
 
     s.stop()
     log = s.output()
-    check("PRIVATE KEY" not in log, "no key in the clmd log")
+    check("PRIVATE KEY" not in log and mac not in log, "no key in the clmd log")
     check("Sanitizer" not in log and "runtime error" not in log, f"no sanitizer report: {log[-2000:]}")
 
 

@@ -69,5 +69,6 @@ extern const clmctl_command clmctl_job_commands[];      /* job ..., schedule ...
 extern const clmctl_command clmctl_endpoint_commands[]; /* binding ..., endpoint ls */
 extern const clmctl_command clmctl_report_commands[];   /* report push-validation */
 extern const clmctl_command clmctl_connector_commands[]; /* connector ..., ca ... */
+extern const clmctl_command clmctl_workorder_commands[]; /* enroll, wo ... */
 
 #endif

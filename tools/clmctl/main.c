@@ -23,6 +23,7 @@ static const clmctl_command *const command_tables[] = {
     clmctl_endpoint_commands,
     clmctl_report_commands,
     clmctl_connector_commands,
+    clmctl_workorder_commands,
 };
 
 ProtobufCMessage *clmctl_call(clmctl_globals *g, const char *path, const ProtobufCMessage *request,
