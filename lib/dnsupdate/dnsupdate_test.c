@@ -3,13 +3,18 @@
  * (dns_test_server.h), every record checked afterwards with bind9's own `dig`: add and
  * delete, the SOA walk (a child zone), refusals (wrong key, unknown key, a key not
  * granted the name, no key), no zone, a silent server and a closed port, every bad
- * argument, hmac-sha512, and the secret absent from every message. Ends with the
+ * argument, hmac-sha512, TCP (a message too long for UDP, a truncated UDP answer), and
+ * the secret absent from every message. Ends with the
  * measured round-trip time of a signed update.
  */
 #include "lib/base/clock.h"
 #include "lib/dnsupdate/dns_test_server.h"
 #include "lib/dnsupdate/dnsupdate.h"
 #include "tests/unit.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 static dns_test_server dns;
 static char secret[256], secret_512[256], secret_other[256];
@@ -18,6 +23,12 @@ static char secret[256], secret_512[256], secret_other[256];
 #define APEX "_acme-challenge.example.test"
 #define CHILD "_acme-challenge.host.sub.example.test"
 #define OTHER "_acme-challenge.other.example.test"
+/* 212 characters: with a 255-byte value, the update is too long for UDP. */
+#define LONG_HOST                                                                                  \
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."                             \
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."                             \
+    "ccccccccccccccccccccccccccccccccccccccccccccccccccccccc.example.test"
+#define LONG "_acme-challenge." LONG_HOST
 
 static int64_t now_ms(void)
 {
@@ -306,6 +317,162 @@ UNIT_TEST(test_bad_arguments)
     CHECK_STR_EQ(txt_of(APEX), "");
 }
 
+/* ---- TCP: a relay whose UDP side is silent or answers "truncated" (TC), and whose TCP
+ * side on the same port passes each message to named over TCP and its answer back ---- */
+
+static struct {
+    int udp_fd, listen_fd, stop[2], port;
+    atomic_int truncate, tcp_exchanges;
+    pthread_t thread;
+} relay = {.udp_fd = -1, .listen_fd = -1};
+
+static bool read_full(int fd, uint8_t *buf, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t n = read(fd, buf + off, len - off);
+
+        if (n <= 0)
+            return false;
+        off += (size_t)n;
+    }
+    return true;
+}
+
+static bool write_full(int fd, const uint8_t *buf, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, buf + off, len - off);
+
+        if (n <= 0)
+            return false;
+        off += (size_t)n;
+    }
+    return true;
+}
+
+/* One framed message (2-byte length, RFC 1035 4.2.2) from one stream to another. */
+static bool pass_message(int from, int to)
+{
+    uint8_t buf[65537];
+    size_t len;
+
+    if (!read_full(from, buf, 2))
+        return false;
+    len = (size_t)buf[0] << 8 | buf[1];
+    return read_full(from, buf + 2, len) && write_full(to, buf, len + 2);
+}
+
+static void relay_tcp(void)
+{
+    struct sockaddr_in named = {.sin_family = AF_INET, .sin_port = htons((uint16_t)dns.port)};
+    int client = accept(relay.listen_fd, NULL, NULL);
+    int upstream = socket(AF_INET, SOCK_STREAM, 0);
+
+    named.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (client >= 0 && upstream >= 0 &&
+        connect(upstream, (struct sockaddr *)&named, sizeof(named)) == 0 &&
+        pass_message(client, upstream) && pass_message(upstream, client))
+        atomic_fetch_add(&relay.tcp_exchanges, 1);
+    if (client >= 0)
+        close(client);
+    if (upstream >= 0)
+        close(upstream);
+}
+
+static void *relay_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct pollfd fds[3] = {{.fd = relay.stop[0], .events = POLLIN},
+                                {.fd = relay.udp_fd, .events = POLLIN},
+                                {.fd = relay.listen_fd, .events = POLLIN}};
+        uint8_t buf[65536];
+        struct sockaddr_storage from;
+        socklen_t from_len = sizeof(from);
+        ssize_t n;
+
+        if (poll(fds, 3, -1) < 0 || fds[0].revents != 0)
+            return NULL;
+        if (fds[1].revents & POLLIN) {
+            n = recvfrom(relay.udp_fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len);
+            /* Silent, or the header alone with QR and TC set: "ask again over TCP". */
+            if (n >= 12 && atomic_load(&relay.truncate)) {
+                buf[2] |= 0x80 | 0x02;
+                memset(buf + 4, 0, 8);
+                sendto(relay.udp_fd, buf, 12, 0, (struct sockaddr *)&from, from_len);
+            }
+        }
+        if (fds[2].revents & POLLIN)
+            relay_tcp();
+    }
+}
+
+static bool relay_start(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    int one = 1;
+
+    relay.port = dns_test_free_port();
+    sin.sin_port = htons((uint16_t)relay.port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    relay.udp_fd = socket(AF_INET, SOCK_DGRAM, 0);
+    relay.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(relay.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    return relay.port > 0 && pipe(relay.stop) == 0 &&
+           bind(relay.udp_fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+           bind(relay.listen_fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+           listen(relay.listen_fd, 8) == 0 &&
+           pthread_create(&relay.thread, NULL, relay_main, NULL) == 0;
+}
+
+static void relay_stop(void)
+{
+    (void)!write(relay.stop[1], "x", 1);
+    pthread_join(relay.thread, NULL);
+    close(relay.udp_fd);
+    close(relay.listen_fd);
+    close(relay.stop[0]);
+    close(relay.stop[1]);
+}
+
+UNIT_TEST(test_tcp)
+{
+    dnsupdate_server s = signed_by("clm-key", secret);
+    char server[32], value[256];
+
+    if (!relay_start()) {
+        CHECK(!"the relay started");
+        return;
+    }
+    snprintf(server, sizeof(server), "127.0.0.1:%d", relay.port);
+    s.server = server;
+    s.zone = "example.test";
+    s.timeout_ms = 1500;
+    memset(value, 'L', 255);
+    value[255] = '\0';
+
+    /* The relay's UDP side is silent: a short update, sent over UDP, gets no answer. */
+    CHECK_FAILS(dnsupdate_txt_add(&s, WWW, "udp", 0), CLM_ERR_UNAVAILABLE, "no answer over UDP");
+    CHECK_INT_EQ(atomic_load(&relay.tcp_exchanges), 0);
+    /* A message too long for UDP goes over TCP at once. */
+    s.timeout_ms = 5000;
+    CHECK_INT_EQ(dnsupdate_txt_add(&s, LONG, value, 0), CLM_OK);
+    CHECK_INT_EQ(atomic_load(&relay.tcp_exchanges), 1);
+    CHECK(strlen(txt_of(LONG)) == 257);
+    CHECK_INT_EQ(dnsupdate_txt_delete(&s, LONG, value), CLM_OK);
+    CHECK_INT_EQ(atomic_load(&relay.tcp_exchanges), 2);
+    CHECK_STR_EQ(txt_of(LONG), "");
+    /* A truncated UDP answer: asked again over TCP, the SOA walk included. */
+    atomic_store(&relay.truncate, 1);
+    s.zone = NULL;
+    CHECK_INT_EQ(dnsupdate_txt_add(&s, WWW, "after-tc", 0), CLM_OK);
+    CHECK_INT_EQ(atomic_load(&relay.tcp_exchanges), 4);
+    CHECK_STR_EQ(txt_of(WWW), "\"after-tc\"");
+    CHECK_INT_EQ(dnsupdate_txt_delete(&s, WWW, NULL), CLM_OK);
+    CHECK_STR_EQ(txt_of(WWW), "");
+    relay_stop();
+}
+
 /* The round trip of a signed update (zone given) and of one with the SOA walk. */
 UNIT_TEST(test_round_trip_time)
 {
@@ -334,7 +501,9 @@ UNIT_TEST(test_round_trip_time)
 
 int main(void)
 {
-    if (!dns_test_server_start(&dns, NULL)) {
+    static const char *const names[] = {LONG_HOST, NULL};
+
+    if (!dns_test_server_start(&dns, names)) {
         CHECK(!"named started");
         return unit_report();
     }
@@ -347,6 +516,7 @@ int main(void)
     UNIT_RUN(test_algorithms);
     UNIT_RUN(test_unreachable);
     UNIT_RUN(test_bad_arguments);
+    UNIT_RUN(test_tcp);
     UNIT_RUN(test_round_trip_time);
     if (unit_failed > 0)
         dns_test_server_print_log(&dns);
