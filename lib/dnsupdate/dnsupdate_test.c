@@ -369,10 +369,13 @@ static void relay_tcp(void)
     int upstream = socket(AF_INET, SOCK_STREAM, 0);
 
     named.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* Counted before the answer goes back: the client may check the count at once. */
     if (client >= 0 && upstream >= 0 &&
         connect(upstream, (struct sockaddr *)&named, sizeof(named)) == 0 &&
-        pass_message(client, upstream) && pass_message(upstream, client))
+        pass_message(client, upstream)) {
         atomic_fetch_add(&relay.tcp_exchanges, 1);
+        (void)pass_message(upstream, client);
+    }
     if (client >= 0)
         close(client);
     if (upstream >= 0)
