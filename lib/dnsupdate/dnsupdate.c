@@ -255,7 +255,8 @@ static clm_err check_secret(const char *secret)
     return CLM_OK;
 }
 
-static clm_err check_call(const dnsupdate_server *server, const char *name, call *c)
+/* Everything of the server description; c->zone set when one is given. */
+static clm_err check_server(const dnsupdate_server *server, call *c)
 {
     char zone_text[MAX_NAME + 2];
     clm_err err;
@@ -281,20 +282,29 @@ static clm_err check_call(const dnsupdate_server *server, const char *name, call
     } else if (server->tsig_algorithm != NULL) {
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "tsig_algorithm: given without tsig_name");
     }
-    if ((err = check_name("name", name, c->name_text, sizeof(c->name_text))) != CLM_OK ||
-        (err = dname_of("name", c->name_text, &c->name)) != CLM_OK)
+    if (server->zone != NULL &&
+        ((err = check_name("zone", server->zone, zone_text, sizeof(zone_text))) != CLM_OK ||
+         (err = dname_of("zone", zone_text, &c->zone)) != CLM_OK))
         return err;
-    if (server->zone != NULL) {
-        if ((err = check_name("zone", server->zone, zone_text, sizeof(zone_text))) != CLM_OK ||
-            (err = dname_of("zone", zone_text, &c->zone)) != CLM_OK)
-            return err;
-        if (ldns_dname_compare(c->name, c->zone) != 0 && !ldns_dname_is_subdomain(c->name, c->zone))
-            return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: %s is not inside zone %s",
-                            c->name_text, zone_text);
-    }
     c->deadline_ns =
         dnsupdate_now_ns() +
         (int64_t)(server->timeout_ms > 0 ? server->timeout_ms : DEFAULT_TIMEOUT_MS) * CLM_NS_PER_MS;
+    return CLM_OK;
+}
+
+static clm_err check_call(const dnsupdate_server *server, const char *name, call *c)
+{
+    clm_err err;
+
+    if ((err = check_server(server, c)) != CLM_OK)
+        return err;
+    if ((err = check_name("name", name, c->name_text, sizeof(c->name_text))) != CLM_OK ||
+        (err = dname_of("name", c->name_text, &c->name)) != CLM_OK)
+        return err;
+    if (c->zone != NULL && ldns_dname_compare(c->name, c->zone) != 0 &&
+        !ldns_dname_is_subdomain(c->name, c->zone))
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: %s is not inside zone %s", c->name_text,
+                        server->zone);
     return CLM_OK;
 }
 
@@ -441,6 +451,15 @@ clm_err dnsupdate_txt_delete(const dnsupdate_server *server, const char *name, c
     if ((err = check_call(server, name, &c)) == CLM_OK &&
         (value == NULL || (err = check_value(value)) == CLM_OK))
         err = send_update(&c, value != NULL ? LDNS_RR_CLASS_NONE : LDNS_RR_CLASS_ANY, 0, value);
+    call_free(&c);
+    return err;
+}
+
+clm_err dnsupdate_server_check(const dnsupdate_server *server)
+{
+    call c;
+    clm_err err = check_server(server, &c);
+
     call_free(&c);
     return err;
 }

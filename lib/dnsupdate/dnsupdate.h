@@ -86,4 +86,13 @@ clm_err dnsupdate_txt_add(const dnsupdate_server *server, const char *name,
 clm_err dnsupdate_txt_delete(const dnsupdate_server *server, const char *name,
                              const char *value);
 
+/**
+ * @brief Check a server description as the calls above do, without sending anything
+ * (for configuration checks: an ACME connector's dns-01 fields).
+ * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT naming the member first ("server: ...",
+ *         "zone: ...", "tsig_name: ...", "tsig_algorithm: ...", "tsig_secret: ...",
+ *         "timeout_ms: ..."); CLM_ERR_UNSUPPORTED (tsig_algorithm hmac-sha384).
+ */
+clm_err dnsupdate_server_check(const dnsupdate_server *server);
+
 #endif

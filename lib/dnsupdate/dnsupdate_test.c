@@ -305,12 +305,28 @@ UNIT_TEST(test_bad_arguments)
             fprintf(stderr, "row %zu: \"%s\"\n", i, clm_error_message());
         /* The message starts with the argument's name. */
         CHECK(strncmp(clm_error_message(), rows[i].field, strlen(rows[i].field)) == 0);
+        /* dnsupdate_server_check says the same of the server's members. */
+        if (strncmp(rows[i].field, "name: ", 6) != 0 && strncmp(rows[i].field, "value: ", 7) != 0)
+            CHECK_FAILS(dnsupdate_server_check(&s), CLM_ERR_INVALID_ARGUMENT, rows[i].field);
+        else
+            CHECK_INT_EQ(dnsupdate_server_check(&s), CLM_OK);
         /* delete checks the same (value NULL is allowed there: skip those rows). */
         if (rows[i].value != NULL && strncmp(rows[i].field, "value: required", 15) != 0)
             CHECK_FAILS(dnsupdate_txt_delete(&s, rows[i].name, rows[i].value),
                         CLM_ERR_INVALID_ARGUMENT, rows[i].field);
     }
     CHECK_FAILS(dnsupdate_txt_add(NULL, WWW, "v", 0), CLM_ERR_INVALID_ARGUMENT, "server: required");
+    CHECK_FAILS(dnsupdate_server_check(NULL), CLM_ERR_INVALID_ARGUMENT, "server: required");
+    CHECK_INT_EQ(dnsupdate_server_check(&good), CLM_OK);
+    s = good;
+    s.server = "[::1]:5353";
+    s.zone = "example.test.";
+    s.tsig_algorithm = "hmac-sha512";
+    CHECK_INT_EQ(dnsupdate_server_check(&s), CLM_OK);
+    s.server = "::1";
+    CHECK_INT_EQ(dnsupdate_server_check(&s), CLM_OK);
+    s.tsig_algorithm = "hmac-sha384";
+    CHECK_FAILS(dnsupdate_server_check(&s), CLM_ERR_UNSUPPORTED, "tsig_algorithm: ");
     CHECK_FAILS(dnsupdate_txt_add(&good, WWW, "v", 2147483648u), CLM_ERR_INVALID_ARGUMENT, "ttl: ");
     /* Nothing reached the server. */
     CHECK_STR_EQ(txt_of(WWW), "");
