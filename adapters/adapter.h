@@ -461,6 +461,7 @@ enum {
     ADAPTER_CA_F_PENDING = 1u << 0, /* may answer pending (then poll MUST be set) */
     ADAPTER_CA_F_REVOKE = 1u << 1,  /* revoke is set */
     ADAPTER_CA_F_CRL = 1u << 2,     /* crl is set */
+    ADAPTER_CA_F_ROLLOVER = 1u << 3, /* rollover is set */
 };
 
 /** A CA adapter implementation (adapters/ca/<name>/). */
@@ -511,6 +512,20 @@ typedef struct adapter_ca_ops {
     /** MAY (MUST with ADAPTER_CA_F_CRL): append the CA's current CRL (DER) to out.
      *  @return CLM_OK; CLM_ERR_UNAVAILABLE (not configured, unreachable); others. */
     clm_err (*crl)(adapter_ca *ca, clm_buf *out);
+    /**
+     * MAY (MUST with ADAPTER_CA_F_ROLLOVER): replace the key of the connector's account
+     * at the CA (ACME keyChange, RFC 8555 7.3.5): a new key is made, the CA is told, and
+     * only once it agreed is the new key written to the state (the old one is then
+     * gone; a failed write leaves the CA expecting the new key and is reported as
+     * CLM_ERR_STORE). Runs while submit and poll may run on other threads: they keep
+     * the key they started with, so a request the CA refuses for the old key ends
+     * rejected or unconfigured, and the next attempt signs with the new one.
+     * @param[out] out issued (the CA now knows the new key; "issued" as in a new key
+     *             issued to the account, nothing in cert) | rejected | unreachable |
+     *             unconfigured (no account yet: nothing to roll over).
+     * @return CLM_OK with an outcome; CLM_ERR_STORE (see above); CLM_ERR_NO_MEMORY.
+     */
+    clm_err (*rollover)(adapter_ca *ca, adapter_ca_result *out);
 } adapter_ca_ops;
 
 /**

@@ -19,9 +19,11 @@ clm_err adapter_ca_register(const adapter_ca_ops *ops)
                         "a CA adapter needs a name, check_fields, open, close and submit");
     if (((ops->flags & ADAPTER_CA_F_PENDING) && ops->poll == NULL) ||
         ((ops->flags & ADAPTER_CA_F_REVOKE) && ops->revoke == NULL) ||
-        ((ops->flags & ADAPTER_CA_F_CRL) && ops->crl == NULL))
+        ((ops->flags & ADAPTER_CA_F_CRL) && ops->crl == NULL) ||
+        ((ops->flags & ADAPTER_CA_F_ROLLOVER) && ops->rollover == NULL))
         return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                        "CA adapter \"%s\": its flags promise poll, revoke or crl, which is NULL",
+                        "CA adapter \"%s\": its flags promise poll, revoke, crl or rollover, "
+                        "which is NULL",
                         ops->name);
     snprintf(what, sizeof what, "%s: config_fields", ops->name);
     if ((err = ca_fields_check_declarations(ops->config_fields, ops->n_config_fields, what)) !=

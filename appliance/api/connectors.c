@@ -5,6 +5,8 @@
  */
 #include "appliance/api/connectors.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "appliance/app.h"
@@ -213,26 +215,128 @@ static clm_err get_crl(rpc_call *call, const ProtobufCMessage *request,
     return resp->crl.data ? CLM_OK : clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
 }
 
+/* ---- work for a remote CA, on a worker thread ----
+ * A connector whose CA is across the network (ACME: several round trips, challenge
+ * validation, seconds) must not hold a completion-queue thread: the call is deferred
+ * (rpc_call_defer) and a detached worker runs it and replies (rpc_call_finish). Past
+ * REMOTE_WORKERS_MAX workers at once, the call runs on the RPC thread as before. */
+
+#define REMOTE_WORKERS_MAX 64
+
+typedef clm_err (*connector_work)(rpc_call *call, const ProtobufCMessage *request,
+                                  ProtobufCMessage *response);
+
+typedef struct remote_call {
+    rpc_call *call;
+    const ProtobufCMessage *request;
+    ProtobufCMessage *response;
+    connector_work work;
+} remote_call;
+
+static atomic_int remote_workers;
+
+static void *remote_main(void *arg)
+{
+    remote_call *rc = arg;
+    clm_err err;
+
+    clm_error_clear();
+    err = rc->work(rc->call, rc->request, rc->response);
+    atomic_fetch_sub(&remote_workers, 1);
+    rpc_call_finish(rc->call, err, err == CLM_OK ? "" : clm_error_message());
+    return NULL;
+}
+
+/* Run work on a worker when the connector is remote, else here. */
+static clm_err run_connector_work(rpc_call *call, const char *connector,
+                                  const ProtobufCMessage *request, ProtobufCMessage *response,
+                                  connector_work work)
+{
+    connector_context ctx = context_of(call);
+    remote_call *rc;
+    pthread_attr_t attr;
+    pthread_t thread;
+    int started;
+
+    if (!connector_is_remote(&ctx, connector) ||
+        (rc = clm_arena_alloc(ctx.arena, sizeof(*rc))) == NULL)
+        return work(call, request, response);
+    if (atomic_fetch_add(&remote_workers, 1) >= REMOTE_WORKERS_MAX) {
+        atomic_fetch_sub(&remote_workers, 1);
+        return work(call, request, response);
+    }
+    *rc = (remote_call){call, request, response, work};
+    rpc_call_defer(call);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    started = pthread_create(&thread, &attr, remote_main, rc) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started) {
+        clm_err err = work(call, request, response);
+        atomic_fetch_sub(&remote_workers, 1);
+        rpc_call_finish(call, err, err == CLM_OK ? "" : clm_error_message());
+    }
+    return CLM_OK; /* the reply comes from rpc_call_finish */
+}
+
+static clm_err issue_work(rpc_call *call, const ProtobufCMessage *request,
+                          ProtobufCMessage *response)
+{
+    connector_context ctx = context_of(call);
+
+    return connector_issue(&ctx, (const void *)request, (void *)response);
+}
+
 static clm_err issue(rpc_call *call, const ProtobufCMessage *request, ProtobufCMessage *response)
 {
     const Clm__V1__IssueRequest *req = (const void *)request;
-    connector_context ctx = context_of(call);
 
     if (req->connector[0] == '\0')
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "connector: required");
     rpc_call_set_audit_target(call, req->connector);
-    return connector_issue(&ctx, req, (void *)response);
+    return run_connector_work(call, req->connector, request, response, issue_work);
+}
+
+static clm_err revoke_work(rpc_call *call, const ProtobufCMessage *request,
+                           ProtobufCMessage *response)
+{
+    connector_context ctx = context_of(call);
+
+    return connector_revoke(&ctx, (const void *)request, (void *)response);
 }
 
 static clm_err revoke(rpc_call *call, const ProtobufCMessage *request, ProtobufCMessage *response)
 {
     const Clm__V1__RevokeRequest *req = (const void *)request;
-    connector_context ctx = context_of(call);
 
     if (req->connector[0] == '\0')
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "connector: required");
     rpc_call_set_audit_target(call, req->connector);
-    return connector_revoke(&ctx, req, (void *)response);
+    return run_connector_work(call, req->connector, request, response, revoke_work);
+}
+
+static clm_err rollover_work(rpc_call *call, const ProtobufCMessage *request,
+                             ProtobufCMessage *response)
+{
+    const Clm__V1__RolloverAccountKeyRequest *req = (const void *)request;
+    Clm__V1__RolloverAccountKeyResponse *resp = (void *)response;
+    connector_context ctx = context_of(call);
+    clm_err err = connector_rollover(&ctx, req->name);
+
+    if (err == CLM_OK)
+        resp->name = req->name;
+    return err;
+}
+
+static clm_err rollover_account_key(rpc_call *call, const ProtobufCMessage *request,
+                                    ProtobufCMessage *response)
+{
+    const Clm__V1__RolloverAccountKeyRequest *req = (const void *)request;
+
+    if (req->name[0] == '\0')
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: required");
+    rpc_call_set_audit_target(call, req->name);
+    return run_connector_work(call, req->name, request, response, rollover_work);
 }
 
 /* Connectors hold CA keys: only admins shape them. Issuing and revoking are the
@@ -266,5 +370,8 @@ const rpc_method connectors_methods[] = {
      &clm__v1__issue_response__descriptor, issue, NULL},
     {"/clm.v1.Connectors/Revoke", RPC_UNARY, WRITERS, 1, &clm__v1__revoke_request__descriptor,
      &clm__v1__revoke_response__descriptor, revoke, NULL},
+    {"/clm.v1.Connectors/RolloverAccountKey", RPC_UNARY, ADMINS, 1,
+     &clm__v1__rollover_account_key_request__descriptor,
+     &clm__v1__rollover_account_key_response__descriptor, rollover_account_key, NULL},
 };
 const size_t connectors_methods_count = sizeof(connectors_methods) / sizeof(connectors_methods[0]);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "adapters/ca/acme/acme.h"
 #include "adapters/ca/fields.h"
 #include "adapters/ca/local/local.h"
 #include "appliance/api/convert.h"
@@ -40,7 +41,9 @@ const store_table connector_table = {
 
 clm_err connectors_register_adapters(void)
 {
-    return adapter_ca_register(&ca_local_ops);
+    clm_err err = adapter_ca_register(&ca_local_ops);
+
+    return err != CLM_OK ? err : adapter_ca_register(&ca_acme_ops);
 }
 
 /* ---- validation ---- */
@@ -103,11 +106,11 @@ clm_err connector_validate(const Clm__V1__Connector *c, const char *prefix)
     if ((err = inventory_name_check(c->name, CONNECTOR_NAME_MAX, prefix)) != CLM_OK)
         return err;
     if (c->type[0] == '\0')
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%stype: required (a CA adapter: local)",
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%stype: required (a CA adapter: local, acme)",
                         prefix);
     if ((ops = adapter_ca_find(c->type)) == NULL)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                        "%stype: '%.64s' is not a CA adapter of this appliance (local)", prefix,
+                        "%stype: '%.64s' is not a CA adapter of this appliance (local, acme)", prefix,
                         c->type);
     if ((err = inventory_text_check(c->description, CONNECTOR_DESCRIPTION_MAX, prefix, "description")) ||
         (err = inventory_text_check(c->ca_account, CONNECTOR_TEXT_MAX, prefix, "ca_account")) ||

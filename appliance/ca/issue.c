@@ -627,3 +627,44 @@ clm_err connector_init_local(const connector_context *ctx, const Clm__V1__InitLo
                        look.record->name);
     return err;
 }
+
+bool connector_is_remote(const connector_context *ctx, const char *name)
+{
+    lookup_op look = {ctx->arena, name, "connector", NULL, NULL, 0, NULL};
+    const adapter_ca_ops *ops;
+
+    if (store_view(ctx->store, lookup_txn, &look) != CLM_OK) {
+        clm_error_clear();
+        return false;
+    }
+    ops = adapter_ca_find(look.record->type);
+    return ops != NULL && (ops->flags & ADAPTER_CA_F_PENDING) != 0;
+}
+
+clm_err connector_rollover(const connector_context *ctx, const char *name)
+{
+    lookup_op look = {ctx->arena, name, "name", NULL, NULL, 0, NULL};
+    connector_instance inst = {0};
+    adapter_ca_result result = {0};
+    clm_err err;
+
+    if ((err = store_view(ctx->store, lookup_txn, &look)) != CLM_OK)
+        return err;
+    connector_state_lock();
+    err = connector_open(ctx->store, ctx->seal, ctx->clock, ctx->arena, look.record, &inst);
+    if (err == CLM_OK && inst.ops->rollover == NULL) {
+        err = clm_fail(CLM_ERR_UNSUPPORTED, "name: connector '%s' (%s) has no account key to "
+                                            "roll over",
+                       look.record->name, look.record->type);
+    } else if (err == CLM_OK) {
+        inst.state.also = ctx->audit; /* the new key's write carries the audit entry */
+        inst.state.also_arg = ctx->audit_arg;
+        err = inst.ops->rollover(inst.ca, &result);
+        if (err == CLM_OK && result.outcome != ADAPTER_CA_ISSUED)
+            err = connector_outcome_error(&inst, &result, "name");
+    }
+    connector_close(&inst);
+    connector_state_unlock();
+    adapter_ca_result_free(&result);
+    return err;
+}

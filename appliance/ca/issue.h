@@ -95,4 +95,21 @@ clm_err connector_crl(const connector_context *ctx, const char *name, bool der, 
  */
 clm_err connector_init_local(const connector_context *ctx, const Clm__V1__InitLocalCaRequest *req);
 
+/**
+ * @brief Whether the named connector's adapter talks to a remote CA over the network
+ * (it may answer pending: ACME): its Issue, Revoke and rollover belong on a worker
+ * thread, not on a gRPC completion-queue thread. false also when there is no such
+ * connector (the call itself then fails as usual).
+ */
+bool connector_is_remote(const connector_context *ctx, const char *name);
+
+/**
+ * @brief Replace the account key of an ACME connector at its CA (adapter rollover); the
+ * state write carries the audit entry.
+ * @return CLM_OK; CLM_ERR_NOT_FOUND (name); CLM_ERR_UNSUPPORTED (the adapter has no
+ *         account key); CLM_ERR_CONFLICT (no account yet); CLM_ERR_UNAVAILABLE;
+ *         CLM_ERR_INVALID_ARGUMENT (the CA refused); store errors.
+ */
+clm_err connector_rollover(const connector_context *ctx, const char *name);
+
 #endif

@@ -175,7 +175,7 @@ static int cmd_connector_show(clmctl_globals *g, int argc, char **argv)
 }
 
 #define CREATE_USAGE                                                                        \
-    "clmctl connector create [--type local] [--description T] [--ca-account A]\n"           \
+    "clmctl connector create [--type local|acme] [--description T] [--ca-account A]\n"           \
     "  [--certificate-type T] [--profile P] [--auto-renew DAYS] [--auto-regenerate DAYS]\n" \
     "  [--re-enroll DAYS] [--csr-source appliance|uploaded] [--field NAME=VALUE]... NAME\n"
 
@@ -243,6 +243,28 @@ static int cmd_connector_rm(clmctl_globals *g, int argc, char **argv)
     if (r == NULL)
         return 1;
     printf("deleted connector %s\n", argv[0]);
+    protobuf_c_message_free_unpacked(r, NULL);
+    return 0;
+}
+
+static int cmd_connector_rollover(clmctl_globals *g, int argc, char **argv)
+{
+    Clm__V1__RolloverAccountKeyRequest req = CLM__V1__ROLLOVER_ACCOUNT_KEY_REQUEST__INIT;
+    ProtobufCMessage *r;
+
+    if (argc != 1) {
+        fprintf(stderr, "usage: clmctl connector rollover NAME\n");
+        return 2;
+    }
+    req.name = argv[0];
+    r = clmctl_call(g, "/clm.v1.Connectors/RolloverAccountKey", &req.base,
+                    &clm__v1__rollover_account_key_response__descriptor);
+    if (r == NULL)
+        return 1;
+    if (g->output_explicit && g->output == OUTPUT_JSON)
+        clmctl_print_json(r);
+    else
+        printf("connector %s: the CA account has a new key\n", argv[0]);
     protobuf_c_message_free_unpacked(r, NULL);
     return 0;
 }
@@ -465,6 +487,8 @@ const clmctl_command clmctl_connector_commands[] = {
     {"connector show", "NAME", "one connector (no secrets)", cmd_connector_show},
     {"connector create", "[FLAGS] NAME", "a new CA connector (admin)", cmd_connector_create},
     {"connector rm", "NAME", "delete a connector and its CA state (admin)", cmd_connector_rm},
+    {"connector rollover", "NAME", "replace an ACME connector's account key at the CA (admin)",
+     cmd_connector_rollover},
     {"ca init", "NAME (--root-cn CN --intermediate-cn CN | --key F --chain F)",
      "set up a local CA: new root + intermediate, or import (admin)", cmd_ca_init},
     {"ca issue", "NAME (--csr FILE | --cn CN [--dns N]...) [--out FILE]",
