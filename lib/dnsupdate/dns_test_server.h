@@ -87,17 +87,27 @@ static inline int dns_test_free_port(void)
     return -1;
 }
 
-static inline bool dns_test_tcp_ready(int port)
+/* What named's log says so far: 1 ready ("running" once the zones are loaded), -1 it
+ * could not bind (it keeps running then), 0 not yet. Its log decides, not a probe of the
+ * port, which another process may hold. */
+static inline int dns_test_named_state(const char *log_path)
 {
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    bool ok;
+    char line[1024];
+    int state = 0;
+    FILE *f = fopen(log_path, "r");
 
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok = fd >= 0 && connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
+    if (f == NULL)
+        return 0;
+    while (state >= 0 && fgets(line, sizeof(line), f) != NULL) {
+        size_t len = strlen(line);
+
+        if (strstr(line, "address in use") != NULL || strstr(line, "could not listen") != NULL)
+            state = -1;
+        else if (len >= 8 && strcmp(line + len - 8, "running\n") == 0)
+            state = 1;
+    }
+    fclose(f);
+    return state;
 }
 
 static inline void dns_test_server_stop(dns_test_server *s)
@@ -133,7 +143,7 @@ static inline void dns_test_server_print_log(const dns_test_server *s)
     fclose(f);
 }
 
-/* One attempt on one port: spawn, wait until TCP answers (named then serves UDP too). */
+/* One attempt on one port: spawn, wait until named's log says it runs. */
 static inline bool dns_test_server_try(dns_test_server *s, const char *const *names)
 {
     char port_text[16], log_path[PATH_MAX + 16];
@@ -164,12 +174,17 @@ static inline bool dns_test_server_try(dns_test_server *s, const char *const *na
     }
     posix_spawn_file_actions_destroy(&actions);
     for (int i = 0; i < 500; i++) { /* 10 s */
+        int state = dns_test_named_state(log_path);
+
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             s->pid = -1;
             return false;
         }
-        if (dns_test_tcp_ready(s->port))
-            return true;
+        if (state != 0) {
+            if (state > 0)
+                return true;
+            break;
+        }
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
     }
     dns_test_server_stop(s);

@@ -420,7 +420,7 @@ static clm_err send_update(call *c, ldns_rr_class rr_class, uint32_t ttl, const 
         err = dnsupdate_exchange(&req, &c->addr, c->addr_len, c->deadline_ns, &answer);
     dnsupdate_request_free(&req);
     if (err != CLM_OK)
-        return err;
+        return clm_error_context(err, "updating %s", c->name_text);
     err = dnsupdate_update_result(answer, c->server, c->name_text);
     ldns_pkt_free(answer);
     return err;
