@@ -17,8 +17,8 @@
 /* ---- fields ------------------------------------------------------------------------- */
 
 static const char *const challenge_types[] = {"http-01", "dns-01", NULL};
-static const char *const tsig_algorithms[] = {"hmac-sha256", "hmac-sha384", "hmac-sha512",
-                                              NULL};
+/* No hmac-sha384: Debian's libldns 1.8.3 cannot sign with it (lib/dnsupdate/dnsupdate.h). */
+static const char *const tsig_algorithms[] = {"hmac-sha256", "hmac-sha512", "hmac-sha1", NULL};
 
 static const adapter_field config_fields[] = {
     {.name = "directory_url", .type = ADAPTER_FIELD_URL, .required = true, .max_len = 1024,
@@ -43,9 +43,11 @@ static const adapter_field config_fields[] = {
     {.name = "http01_webroot", .type = ADAPTER_FIELD_STRING, .max_len = 1024,
      .help = "http-01: a web server's document root to write challenge files into"},
     {.name = "dns_server", .type = ADAPTER_FIELD_STRING, .max_len = 300,
-     .help = "dns-01: ADDRESS:PORT of the zone's primary server (RFC 2136 updates)"},
+     .help = "dns-01: ADDRESS or ADDRESS:PORT of the zone's primary server (RFC 2136 "
+             "updates; port 53 by default)"},
     {.name = "dns_zone", .type = ADAPTER_FIELD_STRING, .max_len = 255,
-     .help = "dns-01: the zone the _acme-challenge records are added to"},
+     .help = "dns-01: the zone the _acme-challenge records are added to (default: found by "
+             "SOA queries to dns_server)"},
     {.name = "tsig_name", .type = ADAPTER_FIELD_STRING, .max_len = 255,
      .help = "dns-01: the TSIG key's name"},
     {.name = "tsig_algorithm", .type = ADAPTER_FIELD_CHOICE, .allowed = tsig_algorithms,

@@ -8,7 +8,10 @@ set -eu
 . "$(dirname "$(readlink -f "$0")")/../../../tests/boringssl/common.sh"
 
 bssl_init libssl.so adapters/ca/acme/jws.c
-srcs="$root/adapters/adapter.c $(bssl_sources adapters/ca adapters/ca/acme lib/http lib/pki)
+# lib/dnsupdate (the dns-01 solver's updates) is compiled here too; libldns itself comes
+# as Debian's shared library, which brings the OpenSSL it is built on (its symbols are
+# versioned, so they do not mix with BoringSSL's).
+srcs="$root/adapters/adapter.c $(bssl_sources adapters/ca adapters/ca/acme lib/dnsupdate lib/http lib/pki)
     $(bssl_base_srcs)"
 objs=""
 for f in $srcs; do
@@ -19,7 +22,7 @@ for f in $srcs; do
 done
 for t in jws_test acme_test; do
     # shellcheck disable=SC2086
-    bssl_compile "$out/$t" "$root/adapters/ca/acme/$t.c" $objs -lssl -lhttp_parser -ljansson
+    bssl_compile "$out/$t" "$root/adapters/ca/acme/$t.c" $objs -lssl -lhttp_parser -ljansson -lldns
 done
 bssl_check_loads "$out/acme_test" libssl.so
 

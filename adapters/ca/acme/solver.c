@@ -5,6 +5,7 @@
 
 const acme_solver_kind *const acme_solver_kinds[] = {
     &acme_solver_http01,
+    &acme_solver_dns01,
     NULL,
 };
 

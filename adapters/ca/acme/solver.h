@@ -18,21 +18,19 @@
  * key) (8.1). All three are borrowed for the call. None of them is secret, but solvers
  * still do not log the key authorization (it proves control of the account).
  *
- * Adding a solver (dns-01, by the dns-01 engineer): write adapters/ca/acme/dns01.c with
- *     const acme_solver_kind acme_solver_dns01 = {
- *         .ops = &dns01_ops, .check = dns01_check, .open = dns01_open,
- *         .close = dns01_close};
- * declare it below beside acme_solver_http01 and add its row to acme_solver_kinds in
- * solver.c. Its connector fields are already declared by the adapter (acme.c
- * config_fields), so that a connector can be created before any solver reads them:
+ * Adding a solver: write adapters/ca/acme/<type>.c defining one acme_solver_kind (as
+ * dns01.c defines acme_solver_dns01 = {.ops, .check, .open, .close}), declare it below
+ * beside acme_solver_http01 and add its row to acme_solver_kinds in solver.c. Solvers'
+ * connector fields are declared by the adapter (acme.c config_fields), so that a
+ * connector can be created before any solver reads them; dns-01's:
  *     dns_server      STRING  "ADDRESS:PORT" of the zone's primary (RFC 2136 updates)
  *     dns_zone        STRING  the zone the _acme-challenge names are updated in
+ *                             (optional: found by SOA queries to dns_server)
  *     tsig_name       STRING  the TSIG key's name
- *     tsig_algorithm  CHOICE  hmac-sha256 | hmac-sha384 | hmac-sha512
+ *     tsig_algorithm  CHOICE  hmac-sha256 (default) | hmac-sha512 | hmac-sha1
  *     tsig_secret     STRING  secret: the TSIG key, base64
- * The kind's check() enforces what spans fields (dns-01 needs dns_server, dns_zone and
- * the TSIG fields); while no "dns-01" row exists, check_fields refuses that choice with
- * "fields.challenge_type: dns-01 is not built in".
+ * The kind's check() enforces what spans fields (dns-01 needs dns_server and the TSIG
+ * name and secret, and checks them as lib/dnsupdate will use them).
  *
  * Thread rules: present and cleanup MAY be called from several threads at once on one
  * ctx (orders in flight together, see the connector field max_orders), for different
@@ -101,6 +99,9 @@ typedef struct acme_solver_kind {
 
 /** http-01: the built-in responder (http01_listen) and/or a webroot (http01_webroot). */
 extern const acme_solver_kind acme_solver_http01;
+
+/** dns-01: TXT records by RFC 2136 updates signed with TSIG (dns01.c, lib/dnsupdate). */
+extern const acme_solver_kind acme_solver_dns01;
 
 /** Every solver built in, NULL-terminated (solver.c). */
 extern const acme_solver_kind *const acme_solver_kinds[];
