@@ -1,7 +1,11 @@
 /* appliance/api/inventory.c: clm.v1.Inventory handlers over appliance/inventory/. */
 #include "appliance/api/inventory.h"
 
+#include <inttypes.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "appliance/api/convert.h"
@@ -207,6 +211,191 @@ static clm_err import_certificates(rpc_call *call, const ProtobufCMessage *reque
                      CLM_I64(req->n_items), "added",
                      CLM_I64(((Clm__V1__ImportCertificatesResponse *)response)->added), "merged",
                      CLM_I64(((Clm__V1__ImportCertificatesResponse *)response)->merged));
+    return err;
+}
+
+/* ---- Import, client-streaming ----
+ *
+ * ImportCertificatesStream: each message is one import request, applied whole or not at
+ * all like a unary ImportCertificates, but the client does not wait for each commit:
+ * messages are parsed on this stream's thread as they arrive and queued for the group
+ * commit writer, so one client's stream fills shared transactions of up to
+ * IMPORT_QUEUE_DEFAULT_CERTS_PER_TXN certificates (the unary call's client waits a
+ * commit per request, so its groups only grow with more clients). Each message
+ * lives in an arena of its own, freed once its outcome is known, so a stream of any
+ * length holds at most the queue's two groups in memory (the queue's backpressure
+ * blocks this thread meanwhile). The one reply comes after the last message is
+ * durable: totals, and the results of failed items only (the first
+ * STREAM_REPORTED_ERRORS_MAX of them). A message that fails as a whole (bad fields, a
+ * missing group, a store error) ends the stream with its error, naming the message;
+ * messages before it stay written.
+ */
+
+#define STREAM_REPORTED_ERRORS_MAX 1000
+
+typedef struct import_stream {
+    rpc_call *call;
+    pthread_mutex_t lock;
+    pthread_cond_t idle; /* in_flight dropped */
+    size_t in_flight;
+    uint64_t added, merged, errors;
+    Clm__V1__ImportResult **reported; /* in the call's arena, under lock */
+    size_t n_reported;
+    clm_err err;          /* the first failed message's error */
+    char message[512];
+} import_stream;
+
+typedef struct stream_message {
+    import_stream *stream;
+    uint64_t index; /* in the stream, from 0 */
+    clm_arena arena;
+    Clm__V1__ImportCertificatesRequest *req;
+    Clm__V1__ImportCertificatesResponse resp;
+} stream_message;
+
+static void stream_message_done(void *arg, clm_err err, const char *message)
+{
+    stream_message *m = arg;
+    import_stream *st = m->stream;
+    clm_arena *call_arena = rpc_call_arena(st->call);
+
+    pthread_mutex_lock(&st->lock);
+    if (err != CLM_OK) {
+        if (st->err == CLM_OK) {
+            st->err = err;
+            snprintf(st->message, sizeof(st->message), "message %" PRIu64 ": %s", m->index,
+                     message && message[0] ? message : clm_strerror(err));
+        }
+    } else {
+        st->added += m->resp.added;
+        st->merged += m->resp.merged;
+        st->errors += m->resp.errors;
+        for (size_t i = 0; i < m->resp.n_results && st->n_reported < STREAM_REPORTED_ERRORS_MAX;
+             i++) {
+            const Clm__V1__ImportResult *r = m->resp.results[i];
+            Clm__V1__ImportResult *copy;
+            char item[512];
+
+            if (strcmp(r->outcome, "error") != 0)
+                continue;
+            if ((copy = clm_arena_alloc(call_arena, sizeof(*copy))) == NULL)
+                break;
+            clm__v1__import_result__init(copy);
+            snprintf(item, sizeof(item), "message %" PRIu64 ": %s", m->index, r->item);
+            copy->item = clm_arena_strdup(call_arena, item);
+            copy->sha256 = clm_arena_strdup(call_arena, r->sha256);
+            copy->outcome = "error";
+            copy->error = clm_arena_strdup(call_arena, r->error);
+            copy->common_name = clm_arena_strdup(call_arena, r->common_name);
+            if (copy->item == NULL || copy->sha256 == NULL || copy->error == NULL ||
+                copy->common_name == NULL)
+                break;
+            st->reported[st->n_reported++] = copy;
+        }
+    }
+    st->in_flight--;
+    pthread_cond_signal(&st->idle);
+    pthread_mutex_unlock(&st->lock);
+    clm_arena_free(&m->arena);
+    free(m);
+}
+
+/* Parse and queue one message (or apply it here when clmd runs without the queue). */
+static clm_err stream_submit(import_stream *st, clm_app *app, stream_message *m)
+{
+    import_context ctx = {app->store, app->seal, app->clock, &m->arena,
+                          rpc_call_peer(st->call)->identity, audit_in_txn, st->call};
+    clm_err err;
+
+    pthread_mutex_lock(&st->lock);
+    st->in_flight++;
+    pthread_mutex_unlock(&st->lock);
+    if (app->imports != NULL)
+        err = import_queue_submit(app->imports, &ctx, m->req, &m->resp, stream_message_done, m);
+    else if ((err = inventory_import(&ctx, m->req, &m->resp)) == CLM_OK)
+        stream_message_done(m, CLM_OK, "");
+    if (err != CLM_OK) { /* not queued: done was not called */
+        pthread_mutex_lock(&st->lock);
+        st->in_flight--;
+        pthread_mutex_unlock(&st->lock);
+    }
+    return err;
+}
+
+static clm_err import_certificates_stream(rpc_call *call, const ProtobufCMessage *request)
+{
+    clm_app *app = rpc_call_app(call);
+    import_stream st = {.call = call};
+    Clm__V1__ImportCertificatesResponse resp = CLM__V1__IMPORT_CERTIFICATES_RESPONSE__INIT;
+    clm_err err = CLM_OK;
+    uint64_t index = 0;
+
+    (void)request;
+    st.reported = clm_arena_alloc(rpc_call_arena(call),
+                                  STREAM_REPORTED_ERRORS_MAX * sizeof(*st.reported));
+    if (st.reported == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    pthread_mutex_init(&st.lock, NULL);
+    pthread_cond_init(&st.idle, NULL);
+    rpc_call_set_audit_target(call, "stream");
+    for (;; index++) {
+        stream_message *m = calloc(1, sizeof(*m));
+        ProtobufCMessage *msg;
+
+        if (m == NULL) {
+            err = clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        m->stream = &st;
+        m->index = index;
+        clm__v1__import_certificates_response__init(&m->resp);
+        err = rpc_call_recv_into(call, &m->arena, &msg);
+        if (err == CLM_OK && msg != NULL) {
+            m->req = (Clm__V1__ImportCertificatesRequest *)msg;
+            if ((err = inventory_import_validate(m->req)) != CLM_OK)
+                err = clm_fail(err, "message %" PRIu64 ": %s", index, clm_error_message());
+            else if ((err = stream_submit(&st, app, m)) == CLM_OK)
+                m = NULL; /* stream_message_done frees it */
+        }
+        if (m != NULL) {
+            clm_arena_free(&m->arena);
+            free(m);
+            if (err == CLM_OK)
+                break; /* end of the stream */
+        }
+        if (err != CLM_OK)
+            break;
+        pthread_mutex_lock(&st.lock);
+        err = st.err; /* a message failed: stop taking more */
+        pthread_mutex_unlock(&st.lock);
+        if (err != CLM_OK)
+            break;
+    }
+    /* Every queued message reports before the reply (and before `st` goes away). */
+    pthread_mutex_lock(&st.lock);
+    while (st.in_flight > 0)
+        pthread_cond_wait(&st.idle, &st.lock);
+    pthread_mutex_unlock(&st.lock);
+    if (err == CLM_OK && st.err != CLM_OK)
+        err = clm_fail(st.err, "%s", st.message);
+    if (err == CLM_OK || err == CLM_ERR_CANCELLED || st.err != CLM_OK)
+        CLM_LOG_INFO("inventory.import_stream", "by", rpc_call_peer(call)->identity, "messages",
+                     CLM_I64((int64_t)index), "added", CLM_I64((int64_t)st.added), "merged",
+                     CLM_I64((int64_t)st.merged), "errors", CLM_I64((int64_t)st.errors));
+    if (err == CLM_OK) {
+        resp.added = (uint32_t)(st.added > UINT32_MAX ? UINT32_MAX : st.added);
+        resp.merged = (uint32_t)(st.merged > UINT32_MAX ? UINT32_MAX : st.merged);
+        resp.errors = (uint32_t)(st.errors > UINT32_MAX ? UINT32_MAX : st.errors);
+        resp.results = st.reported;
+        resp.n_results = st.n_reported;
+        err = rpc_call_send(call, &resp.base);
+    }
+    pthread_mutex_destroy(&st.lock);
+    pthread_cond_destroy(&st.idle);
+    /* A bulk import is an event, not the steady state: give back the heap it grew on
+     * this thread and the writer's (clmd keeps freed memory for reuse, see main.c),
+     * or RssAnon stays at the stream's peak. */
+    malloc_trim(0);
     return err;
 }
 
@@ -550,6 +739,9 @@ const rpc_method inventory_methods[] = {
     {"/clm.v1.Inventory/ImportCertificates", RPC_UNARY, WRITERS, 1,
      &clm__v1__import_certificates_request__descriptor,
      &clm__v1__import_certificates_response__descriptor, import_certificates, NULL},
+    {"/clm.v1.Inventory/ImportCertificatesStream", RPC_CLIENT_STREAMING, WRITERS, 1,
+     &clm__v1__import_certificates_request__descriptor,
+     &clm__v1__import_certificates_response__descriptor, NULL, import_certificates_stream},
     {"/clm.v1.Inventory/ListCertificates", RPC_UNARY, RPC_ROLES_ANY, 0,
      &clm__v1__list_certificates_request__descriptor,
      &clm__v1__list_certificates_response__descriptor, list_certificates, NULL},

@@ -129,6 +129,13 @@ clm_err rpc_call_send(rpc_call *call, const ProtobufCMessage *message);
 clm_err rpc_call_recv(rpc_call *call, ProtobufCMessage **message);
 
 /**
+ * @brief As rpc_call_recv(), but the message lives in `arena` (the caller's), so a long
+ * stream can release each message when done with it instead of holding every one in
+ * the call's arena until the call ends.
+ */
+clm_err rpc_call_recv_into(rpc_call *call, clm_arena *arena, ProtobufCMessage **message);
+
+/**
  * @brief Sleep until rpc_server_wake_watchers() is called, the call is cancelled,
  * the server starts draining, or timeout_ns passes. For watch loops, without lost
  * wake-ups: read rpc_server_watch_generation() BEFORE looking at the watched state,

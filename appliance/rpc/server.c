@@ -187,12 +187,12 @@ static grpc_byte_buffer *encode_message(const ProtobufCMessage *message)
     return bb;
 }
 
-static clm_err decode_message(rpc_call *c, grpc_byte_buffer *bb,
+static clm_err decode_message(clm_arena *arena, grpc_byte_buffer *bb,
                               const ProtobufCMessageDescriptor *type, ProtobufCMessage **out)
 {
     grpc_byte_buffer_reader reader;
     grpc_slice slice;
-    ProtobufCAllocator allocator = {clm_arena_pb_alloc, clm_arena_pb_free, &c->arena};
+    ProtobufCAllocator allocator = {clm_arena_pb_alloc, clm_arena_pb_free, arena};
 
     if (!grpc_byte_buffer_reader_init(&reader, bb))
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "request: cannot read the message");
@@ -346,7 +346,7 @@ static void handle_unary(rpc_call *c)
         if (c->payload == NULL)
             err = clm_fail(CLM_ERR_INVALID_ARGUMENT, "request: no message sent");
         else
-            err = decode_message(c, c->payload, m->request_type, &request);
+            err = decode_message(&c->arena, c->payload, m->request_type, &request);
     }
     if (err == CLM_OK) {
         response = clm_arena_alloc(&c->arena, m->response_type->sizeof_message);
@@ -424,6 +424,11 @@ clm_err rpc_call_send(rpc_call *c, const ProtobufCMessage *message)
 
 clm_err rpc_call_recv(rpc_call *c, ProtobufCMessage **message)
 {
+    return rpc_call_recv_into(c, &c->arena, message);
+}
+
+clm_err rpc_call_recv_into(rpc_call *c, clm_arena *arena, ProtobufCMessage **message)
+{
     grpc_op op;
     grpc_byte_buffer *bb = NULL;
     clm_err err;
@@ -436,7 +441,7 @@ clm_err rpc_call_recv(rpc_call *c, ProtobufCMessage **message)
         return clm_fail(CLM_ERR_CANCELLED, "the call was cancelled");
     if (bb == NULL)
         return CLM_OK; /* end of stream */
-    err = decode_message(c, bb, c->entry->method->request_type, message);
+    err = decode_message(arena, bb, c->entry->method->request_type, message);
     grpc_byte_buffer_destroy(bb);
     return err;
 }
@@ -472,7 +477,7 @@ static void *stream_thread(void *arg)
         if (c->payload == NULL)
             err = clm_fail(CLM_ERR_INVALID_ARGUMENT, "request: no message sent");
         else
-            err = decode_message(c, c->payload, m->request_type, &request);
+            err = decode_message(&c->arena, c->payload, m->request_type, &request);
     }
     if (err == CLM_OK)
         err = m->stream(c, request);

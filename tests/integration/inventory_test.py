@@ -266,5 +266,64 @@ def test_keys_and_export():
     s.stop()
 
 
+def test_import_stream():
+    pki = Pki()
+    d = tmpdir()
+    s = Clmd(d)
+    ch = grpc.insecure_channel(f"unix:{s.socket}")
+    stub = inventory_pb2_grpc.InventoryStub(ch)
+    blobs = [open(pki.leaf(f"stream{i}.example.org", days=30 + i), "rb").read() for i in range(7)]
+
+    def msg(datas, **kw):
+        items = [inventory_pb2.ImportItem(name=f"f{i}", data=x) for i, x in enumerate(datas)]
+        return inventory_pb2.ImportCertificatesRequest(items=items, **kw)
+
+    # three messages: one bad item, one certificate sent twice
+    reqs = [msg(blobs[0:3] + [b"garbage"]), msg([blobs[3], blobs[0]]), msg([blobs[4]])]
+    r = stub.ImportCertificatesStream(iter(reqs), timeout=30)
+    check((r.added, r.merged, r.errors) == (5, 1, 1), f"stream totals: {r.added} {r.merged} {r.errors}")
+    check(len(r.results) == 1 and r.results[0].item.startswith("message 0: f3") and r.results[0].outcome == "error",
+          f"only failed items reported, named by message: {list(r.results)}")
+    check(len(ls(d)) == 5, "five certificates stored")
+    # many messages share commits; every certificate once
+    r = stub.ImportCertificatesStream(iter([msg(blobs[0:5]) for _ in range(40)]), timeout=60)
+    check((r.added, r.merged, r.errors) == (0, 200, 0) and len(ls(d)) == 5, f"200 merges: {r.added} {r.merged}")
+    # a message that fails whole ends the stream; the ones before it stay
+    code = None
+    try:
+        stub.ImportCertificatesStream(iter([msg([blobs[5]]), msg([blobs[6]], group="nope")]), timeout=30)
+    except grpc.RpcError as e:
+        code = e.code(), e.details()
+    check(code and code[0] == grpc.StatusCode.NOT_FOUND and code[1].startswith("message 1: "), f"missing group: {code}")
+    check(len(ls(d)) == 6 and cert_json(d, ls(d, "--name", "stream5")[0]["sha256"]) is not None, "message 0 kept")
+    code = None
+    try:
+        stub.ImportCertificatesStream(iter([msg([b"x"] * 1001)]), timeout=30)
+    except grpc.RpcError as e:
+        code = e.code(), e.details()
+    check(code and code[0] == grpc.StatusCode.INVALID_ARGUMENT and "message 0: items" in code[1], f"too many items: {code}")
+    check(len(ls(d)) == 6, "nothing written by the refused message")
+    # clmctl streams what does not fit one request: 1,050 files and a bad one
+    many = os.path.join(d, "many")
+    os.mkdir(many)
+    paths = []
+    for i in range(1050):
+        paths.append(os.path.join(many, f"c{i:04}.pem"))
+        with open(paths[-1], "wb") as f:
+            f.write(blobs[i % 7])
+    paths.append(os.path.join(many, "bad.pem"))
+    with open(paths[-1], "wb") as f:
+        f.write(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+    r = clmctl(d, "-o", "table", "cert", "import", *paths)
+    check(r.returncode == 1 and "1 added, 1049 merged, 1 errors (streamed in 2 messages" in r.stderr
+          and "bad.pem" in r.stdout and "c0001.pem" not in r.stdout,
+          f"clmctl cert import of 1,051 files: {r.returncode} {r.stderr} {r.stdout[:300]}")
+    check(len(ls(d)) == 7, "the seventh certificate added")
+    audit = clmctl(d, "audit", "ls").stdout
+    check("ImportCertificatesStream" in audit, "stream audited")
+    s.stop()
+
+
 if __name__ == "__main__":
-    run_cases([test_import_and_facts, test_queries_paging_and_updates, test_keys_and_export])
+    run_cases([test_import_and_facts, test_queries_paging_and_updates, test_keys_and_export,
+               test_import_stream])

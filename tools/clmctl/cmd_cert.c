@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +92,138 @@ static int parse_attribute(char *text, Clm__V1__Attribute *a)
     return 1;
 }
 
+/* What one import message may carry: under clmd's 4 MiB message limit, at most the
+ * 1000 items a request takes. */
+#define IMPORT_MESSAGE_ITEMS 1000
+#define IMPORT_MESSAGE_BYTES (3u << 20)
+
+static int print_import_response(clmctl_globals *g, const Clm__V1__ImportCertificatesResponse *r,
+                                 size_t messages)
+{
+    if (g->output == OUTPUT_JSON) {
+        clmctl_print_json(&r->base);
+        return r->errors ? 1 : 0;
+    }
+    static const char *const headers[] = {"ITEM", "OUTCOME", "SHA256", "CN/ERROR"};
+    output_table *t = output_table_begin(g->output, headers, 4);
+    for (size_t i = 0; i < r->n_results; i++) {
+        const Clm__V1__ImportResult *x = r->results[i];
+        const char *cells[4] = {x->item, x->outcome, x->sha256,
+                                x->error[0] ? x->error : x->common_name};
+        output_table_row(t, cells);
+    }
+    output_table_end(t);
+    fprintf(stderr, "%u added, %u merged, %u errors", r->added, r->merged, r->errors);
+    if (messages > 0)
+        fprintf(stderr, " (streamed in %zu messages; failed items listed%s)", messages,
+                r->errors > r->n_results ? ", the first 1000" : "");
+    fputc('\n', stderr);
+    return r->errors ? 1 : 0;
+}
+
+/* Read files[first..] into items until a message is full; returns how many it took
+ * (0 after an error, reported). */
+static size_t read_message(char **files, size_t nfiles, size_t first, const char *password,
+                           Clm__V1__ImportItem *items, Clm__V1__ImportItem **ptrs, clm_buf *data)
+{
+    size_t n = 0, bytes = 0;
+
+    while (first + n < nfiles && n < IMPORT_MESSAGE_ITEMS) {
+        clm_buf *b = &data[n];
+        b->len = 0;
+        if (!read_file(files[first + n], b, 64u << 20))
+            return 0;
+        if (n > 0 && bytes + b->len > IMPORT_MESSAGE_BYTES)
+            break; /* this file starts the next message */
+        clm__v1__import_item__init(&items[n]);
+        items[n].name = files[first + n];
+        items[n].data.data = b->data;
+        items[n].data.len = b->len;
+        items[n].password = (char *)password;
+        ptrs[n] = &items[n];
+        bytes += b->len;
+        n++;
+    }
+    return n;
+}
+
+/*
+ * One ImportCertificates when everything fits one request (every item's result shown);
+ * else ImportCertificatesStream, reading the files one message at a time (clmd answers
+ * once with the totals and the failed items).
+ */
+static int import_files(clmctl_globals *g, Clm__V1__ImportCertificatesRequest *req, char **files,
+                        size_t nfiles, const char *password)
+{
+    size_t total = 0, messages = 0, done = 0;
+    Clm__V1__ImportItem *items = calloc(IMPORT_MESSAGE_ITEMS, sizeof(*items));
+    Clm__V1__ImportItem **ptrs = calloc(IMPORT_MESSAGE_ITEMS, sizeof(*ptrs));
+    clm_buf *data = calloc(IMPORT_MESSAGE_ITEMS, sizeof(*data));
+    Clm__V1__ImportCertificatesResponse *r = NULL;
+    client_stream *st = NULL;
+    clm_client *client;
+    int rc = 1, stream;
+
+    for (size_t i = 0; i < nfiles; i++) {
+        struct stat sb;
+        total += stat(files[i], &sb) == 0 ? (size_t)sb.st_size : 0;
+    }
+    stream = nfiles > IMPORT_MESSAGE_ITEMS || total > IMPORT_MESSAGE_BYTES;
+    if (items == NULL || ptrs == NULL || data == NULL) {
+        fprintf(stderr, "clmctl: out of memory\n");
+        goto out;
+    }
+    if (!stream) {
+        if ((req->n_items = read_message(files, nfiles, 0, password, items, ptrs, data)) == 0)
+            goto out;
+        if (req->n_items != nfiles) { /* a file grew since stat() */
+            fprintf(stderr, "clmctl: the files changed while being read; try again\n");
+            goto out;
+        }
+        req->items = ptrs;
+        r = (void *)clmctl_call(g, "/clm.v1.Inventory/ImportCertificates", &req->base,
+                                &clm__v1__import_certificates_response__descriptor);
+        rc = r == NULL ? 1 : print_import_response(g, r, 0);
+        goto out;
+    }
+    if ((client = clmctl_client(g)) == NULL ||
+        client_stream_open(client, "/clm.v1.Inventory/ImportCertificatesStream", &st) != CLM_OK)
+        goto out;
+    while (done < nfiles) {
+        size_t n = read_message(files, nfiles, done, password, items, ptrs, data);
+        if (n == 0)
+            break; /* the status below reports what clmd did with the messages sent */
+        req->items = ptrs;
+        req->n_items = n;
+        if (client_stream_send(st, &req->base) != CLM_OK)
+            break; /* clmd ended the stream: its status says why */
+        done += n;
+        messages++;
+    }
+    client_stream_close_send(st);
+    if (client_stream_recv(st, &clm__v1__import_certificates_response__descriptor,
+                           (ProtobufCMessage **)&r) != CLM_OK)
+        r = NULL;
+    if (client_stream_finish(st) != CLM_OK || r == NULL) {
+        clmctl_fail("clm.v1.Inventory/ImportCertificatesStream");
+        fprintf(stderr, "clmctl: %zu of %zu files were sent; messages before the failed one "
+                        "are stored\n", done, nfiles);
+    } else {
+        rc = print_import_response(g, r, messages);
+        if (done < nfiles)
+            rc = 1;
+    }
+out:
+    if (r != NULL)
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+    for (size_t i = 0; data != NULL && i < IMPORT_MESSAGE_ITEMS; i++)
+        clm_buf_free(&data[i]);
+    free(data);
+    free(items);
+    free(ptrs);
+    return rc;
+}
+
 static int cmd_cert_import(clmctl_globals *g, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -129,54 +262,7 @@ static int cmd_cert_import(clmctl_globals *g, int argc, char **argv)
         return 2;
     }
     req.attributes = attr_ptrs;
-    Clm__V1__ImportItem *items = calloc(nfiles, sizeof(*items));
-    Clm__V1__ImportItem **item_ptrs = calloc(nfiles, sizeof(*item_ptrs));
-    clm_buf *data = calloc(nfiles, sizeof(*data));
-    for (size_t i = 0; i < nfiles && rc == 0; i++) {
-        const char *path = argv[optind - 1 + i];
-        clm__v1__import_item__init(&items[i]);
-        if (!read_file(path, &data[i], 64u << 20)) {
-            rc = 1;
-            break;
-        }
-        items[i].name = (char *)path;
-        items[i].data.data = data[i].data;
-        items[i].data.len = data[i].len;
-        items[i].password = password ? password : "";
-        item_ptrs[i] = &items[i];
-    }
-    req.items = item_ptrs;
-    req.n_items = nfiles;
-    if (rc == 0) {
-        Clm__V1__ImportCertificatesResponse *r = (void *)clmctl_call(
-            g, "/clm.v1.Inventory/ImportCertificates", &req.base,
-            &clm__v1__import_certificates_response__descriptor);
-        if (r == NULL) {
-            rc = 1;
-        } else if (g->output == OUTPUT_JSON) {
-            clmctl_print_json(&r->base);
-            rc = r->errors ? 1 : 0;
-        } else {
-            static const char *const headers[] = {"ITEM", "OUTCOME", "SHA256", "CN/ERROR"};
-            output_table *t = output_table_begin(g->output, headers, 4);
-            for (size_t i = 0; i < r->n_results; i++) {
-                const Clm__V1__ImportResult *x = r->results[i];
-                const char *cells[4] = {x->item, x->outcome, x->sha256,
-                                        x->error[0] ? x->error : x->common_name};
-                output_table_row(t, cells);
-            }
-            output_table_end(t);
-            fprintf(stderr, "%u added, %u merged, %u errors\n", r->added, r->merged, r->errors);
-            rc = r->errors ? 1 : 0;
-        }
-        if (r)
-            protobuf_c_message_free_unpacked(&r->base, NULL);
-    }
-    for (size_t i = 0; i < nfiles; i++)
-        clm_buf_free(&data[i]);
-    free(data);
-    free(items);
-    free(item_ptrs);
+    rc = import_files(g, &req, argv + optind - 1, nfiles, password ? password : "");
     if (password) {
         clm_memwipe(password, strlen(password));
         free(password);

@@ -2,11 +2,13 @@
  * tools/bench/inventory/api_bench.c: clm.v1.Inventory against a running clmd, over its
  * Unix socket (tools/clmctl/client.h: blocking calls on the gRPC C core).
  *
- *   api_bench ingest SOCKET CORPUS [--count N] [--batch B] [--conns C]
+ *   api_bench ingest SOCKET CORPUS [--count N] [--batch B] [--conns C] [--stream 1]
  *       ImportCertificates of the corpus in requests of B DER items (default 1000), from
  *       C threads (default 4), each with its own client and one call at a time. Every
  *       request carries one attribute (cost_centre = CC<batch % 50>), like
- *       store_ingest. Fails unless every item is "added" or "merged".
+ *       store_ingest. Fails unless every item is "added" or "merged". With --stream 1,
+ *       each thread sends its batches as the messages of one ImportCertificatesStream
+ *       (one reply at the end, once all are durable) instead of one call per batch.
  *   api_bench query SOCKET (--expiring DAYS | --domain-prefix P) [--calls N] [--warmup W]
  *                   [--page-size S] [--domains D]
  *       N sequential ListCertificates (default 1000, after W = 50 not measured) for the
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #define IMPORT_PATH "/clm.v1.Inventory/ImportCertificates"
+#define IMPORT_STREAM_PATH "/clm.v1.Inventory/ImportCertificatesStream"
 #define LIST_PATH "/clm.v1.Inventory/ListCertificates"
 
 static const char *socket_path;
@@ -36,6 +39,7 @@ static corpus cp;
 static size_t batch_size = 1000;
 static atomic_size_t next_batch, added, merged, failed_items;
 static atomic_int failed;
+static int use_stream;
 
 static clm_client *new_client(void)
 {
@@ -66,6 +70,44 @@ typedef struct worker {
     size_t calls;
 } worker;
 
+/* One request of batch b's items, pointing into the corpus (items/ptrs: batch_size long). */
+static void fill_request(size_t b, Clm__V1__ImportItem *items, Clm__V1__ImportItem **ptrs,
+                         Clm__V1__Attribute *attr, Clm__V1__Attribute **attrs, char *value,
+                         Clm__V1__ImportCertificatesRequest *req)
+{
+    size_t first = b * batch_size, n = first + batch_size <= cp.n ? batch_size : cp.n - first;
+
+    clm__v1__import_certificates_request__init(req);
+    clm__v1__attribute__init(attr);
+    snprintf(value, 16, "CC%zu", b % 50);
+    attr->key = "cost_centre";
+    attr->value = value;
+    attrs[0] = attr;
+    for (size_t i = 0; i < n; i++) {
+        clm__v1__import_item__init(&items[i]);
+        items[i].data.data = (uint8_t *)cp.certs[first + i].der;
+        items[i].data.len = cp.certs[first + i].len;
+        ptrs[i] = &items[i];
+    }
+    req->items = ptrs;
+    req->n_items = n;
+    req->attributes = attrs;
+    req->n_attributes = 1;
+}
+
+/* Count a reply; n: the items it answers for. */
+static void count_reply(const char *what, const Clm__V1__ImportCertificatesResponse *resp, size_t n)
+{
+    atomic_fetch_add(&added, resp->added);
+    atomic_fetch_add(&merged, resp->merged);
+    if (resp->errors || resp->added + resp->merged != n) {
+        fprintf(stderr, "api_bench: %s: %u added, %u merged, %u errors (%s)\n", what,
+                resp->added, resp->merged, resp->errors,
+                resp->n_results ? resp->results[0]->error : "");
+        atomic_fetch_add(&failed_items, n - resp->added - resp->merged);
+    }
+}
+
 static void *ingest_worker(void *arg)
 {
     worker *w = arg;
@@ -75,26 +117,13 @@ static void *ingest_worker(void *arg)
     Clm__V1__ImportItem **ptrs = calloc(batch_size, sizeof(*ptrs));
 
     for (size_t b; !failed && (b = atomic_fetch_add(&next_batch, 1)) < n_batches;) {
-        Clm__V1__ImportCertificatesRequest req = CLM__V1__IMPORT_CERTIFICATES_REQUEST__INIT;
-        Clm__V1__Attribute attr = CLM__V1__ATTRIBUTE__INIT, *attrs[1] = {&attr};
+        Clm__V1__ImportCertificatesRequest req;
+        Clm__V1__Attribute attr, *attrs[1];
         Clm__V1__ImportCertificatesResponse *resp;
-        size_t first = b * batch_size, n = first + batch_size <= cp.n ? batch_size : cp.n - first;
-        char value[16];
+        char value[16], what[32];
         double t0, dt;
 
-        snprintf(value, sizeof(value), "CC%zu", b % 50);
-        attr.key = "cost_centre";
-        attr.value = value;
-        for (size_t i = 0; i < n; i++) {
-            clm__v1__import_item__init(&items[i]);
-            items[i].data.data = (uint8_t *)cp.certs[first + i].der;
-            items[i].data.len = cp.certs[first + i].len;
-            ptrs[i] = &items[i];
-        }
-        req.items = ptrs;
-        req.n_items = n;
-        req.attributes = attrs;
-        req.n_attributes = 1;
+        fill_request(b, items, ptrs, &attr, attrs, value, &req);
         t0 = bench_now();
         if (client_unary(client, IMPORT_PATH, &req.base,
                          &clm__v1__import_certificates_response__descriptor,
@@ -107,16 +136,61 @@ static void *ingest_worker(void *arg)
         w->call_seconds += dt;
         w->max_call = dt > w->max_call ? dt : w->max_call;
         w->calls++;
-        atomic_fetch_add(&added, resp->added);
-        atomic_fetch_add(&merged, resp->merged);
-        if (resp->errors || resp->added + resp->merged != n) {
-            fprintf(stderr, "api_bench: batch %zu: %u added, %u merged, %u errors (%s)\n", b,
-                    resp->added, resp->merged, resp->errors,
-                    resp->n_results ? resp->results[0]->error : "");
-            atomic_fetch_add(&failed_items, n - resp->added - resp->merged);
-        }
+        snprintf(what, sizeof(what), "batch %zu", b);
+        count_reply(what, resp, req.n_items);
         protobuf_c_message_free_unpacked(&resp->base, NULL);
     }
+    free(items);
+    free(ptrs);
+    client_free(client);
+    return NULL;
+}
+
+/* --stream: one ImportCertificatesStream per connection, its share of the batches as
+ * messages; the one reply comes once all are durable. */
+static void *stream_worker(void *arg)
+{
+    worker *w = arg;
+    clm_client *client = new_client();
+    size_t n_batches = (cp.n + batch_size - 1) / batch_size, sent = 0;
+    Clm__V1__ImportItem *items = calloc(batch_size, sizeof(*items));
+    Clm__V1__ImportItem **ptrs = calloc(batch_size, sizeof(*ptrs));
+    Clm__V1__ImportCertificatesResponse *resp = NULL;
+    client_stream *st;
+    double t0 = bench_now(), dt;
+
+    if (client_stream_open(client, IMPORT_STREAM_PATH, &st) != CLM_OK) {
+        fprintf(stderr, "api_bench: stream: %s\n", clm_error_message());
+        failed = 1;
+        goto out;
+    }
+    for (size_t b; !failed && (b = atomic_fetch_add(&next_batch, 1)) < n_batches;) {
+        Clm__V1__ImportCertificatesRequest req;
+        Clm__V1__Attribute attr, *attrs[1];
+        char value[16];
+
+        fill_request(b, items, ptrs, &attr, attrs, value, &req);
+        if (client_stream_send(st, &req.base) != CLM_OK)
+            break; /* the status says why */
+        sent += req.n_items;
+    }
+    client_stream_close_send(st);
+    if (client_stream_recv(st, &clm__v1__import_certificates_response__descriptor,
+                           (ProtobufCMessage **)&resp) != CLM_OK)
+        resp = NULL;
+    if (client_stream_finish(st) != CLM_OK || resp == NULL) {
+        fprintf(stderr, "api_bench: stream: %s\n", clm_error_message());
+        failed = 1;
+    } else {
+        count_reply("stream", resp, sent);
+    }
+    if (resp != NULL)
+        protobuf_c_message_free_unpacked(&resp->base, NULL);
+    dt = bench_now() - t0;
+    w->call_seconds += dt;
+    w->max_call = dt;
+    w->calls++;
+out:
     free(items);
     free(ptrs);
     client_free(client);
@@ -130,7 +204,7 @@ static int run_ingest(int conns)
     size_t calls = 0;
 
     for (int i = 0; i < conns; i++)
-        pthread_create(&w[i].tid, NULL, ingest_worker, &w[i]);
+        pthread_create(&w[i].tid, NULL, use_stream ? stream_worker : ingest_worker, &w[i]);
     for (int i = 0; i < conns; i++) {
         pthread_join(w[i].tid, NULL);
         busy += w[i].call_seconds;
@@ -139,9 +213,9 @@ static int run_ingest(int conns)
     }
     secs = bench_now() - t0;
     printf("result mode=api_ingest certs=%zu added=%zu merged=%zu failed=%zu seconds=%.3f "
-           "rate=%.0f conns=%d batch=%zu mean_call_ms=%.1f max_call_ms=%.1f\n",
+           "rate=%.0f conns=%d batch=%zu stream=%d mean_call_ms=%.1f max_call_ms=%.1f\n",
            cp.n, (size_t)added, (size_t)merged, (size_t)failed_items, secs,
-           (double)cp.n / secs, conns, batch_size, calls ? busy * 1e3 / (double)calls : 0,
+           (double)cp.n / secs, conns, batch_size, use_stream, calls ? busy * 1e3 / (double)calls : 0,
            max_call * 1e3);
     free(w);
     return failed || failed_items ? 1 : 0;
@@ -209,7 +283,7 @@ int main(int argc, char **argv)
 
     if (argc < 3 || (!ingest && strcmp(argv[1], "query") != 0)) {
         fprintf(stderr, "usage: api_bench ingest SOCKET CORPUS [--count N] [--batch B] "
-                        "[--conns C]\n       api_bench query SOCKET (--expiring DAYS | "
+                        "[--conns C] [--stream 1]\n       api_bench query SOCKET (--expiring DAYS | "
                         "--domain-prefix P) [--calls N] [--warmup W] [--page-size S] "
                         "[--domains D]\n");
         return 2;
@@ -221,6 +295,8 @@ int main(int argc, char **argv)
             count = (size_t)bench_parse_number(o, v);
         else if (strcmp(o, "--batch") == 0)
             batch_size = (size_t)bench_parse_number(o, v);
+        else if (strcmp(o, "--stream") == 0)
+            use_stream = bench_parse_number(o, v) != 0;
         else if (strcmp(o, "--conns") == 0)
             conns = (int)bench_parse_number(o, v);
         else if (strcmp(o, "--expiring") == 0)
