@@ -133,20 +133,14 @@ clm_err job_renewal_sweep_check(const char *params, size_t len, const clm_app *a
     return err;
 }
 
-/* ---- phase 1: what each certificate needs ---- */
+/* ---- phase 1: what each certificate needs (renewal_select) ---- */
 
 typedef struct candidate {
-    uint64_t id;
-    char sha256[65];
-    char connector[65];
-    renewal_action action;
-    renewal_status status;
+    renewal_candidate c;                     /* c.rec: NULL; see rec */
     Clm__Store__V1__RenewalStateRecord *rec; /* copy (arena) or NULL */
-    char order_id[32];                       /* the order resolved against */
 } candidate;
 
 typedef struct scan {
-    const sweep_params *params;
     const renewal_options *opt;
     uint64_t group_id; /* 0: every group */
     int64_t now;
@@ -156,20 +150,6 @@ typedef struct scan {
     uint64_t examined;
     sched_ctx *ctx;
 } scan;
-
-static clm_err add(scan *s, const candidate *c)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        candidate *list = realloc(s->list, cap * sizeof(*list));
-        if (list == NULL)
-            return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
-        s->list = list;
-        s->cap = cap;
-    }
-    s->list[s->n++] = *c;
-    return CLM_OK;
-}
 
 static Clm__Store__V1__RenewalStateRecord *rec_copy(clm_arena *arena,
                                                     const Clm__Store__V1__RenewalStateRecord *r)
@@ -189,109 +169,47 @@ static Clm__Store__V1__RenewalStateRecord *rec_copy(clm_arena *arena,
                ? c : NULL;
 }
 
-static clm_err examine(store_txn *txn, scan *s, clm_arena *scratch,
-                       const Clm__Store__V1__CertificateRecord *r)
+static clm_err add(void *arg, const renewal_candidate *rc)
 {
-    Clm__Store__V1__RenewalStateRecord *rec = NULL;
-    renewal_order_view order = {0};
-    bool have_order = false;
-    renewal_plan plan;
-    candidate c;
-    const char *connector;
-    clm_err err;
+    scan *s = arg;
 
-    memset(&c, 0, sizeof(c));
-    if (renewal_plan_of(txn, scratch, r, s->opt, &plan, NULL) != CLM_OK) {
-        /* a record the policy refuses (notAfter before notBefore): not ours to renew */
-        CLM_LOG_WARN("renewal_sweep.skipped", "id", CLM_I64((int64_t)r->id), "error",
-                     clm_error_message());
-        clm_error_clear();
-        return CLM_OK;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        candidate *list = realloc(s->list, cap * sizeof(*list));
+        if (list == NULL)
+            return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+        s->list = list;
+        s->cap = cap;
     }
-    if ((err = renewal_state_get(txn, scratch, r->id, &rec)) != CLM_OK) {
-        if (err != CLM_ERR_NOT_FOUND)
-            return err;
-        rec = NULL;
-    }
-    if (plan.action == RENEWAL_NONE && rec == NULL)
-        return CLM_OK;
-    if (plan.action != RENEWAL_NONE && plan.due_at > s->now && rec == NULL)
-        return CLM_OK; /* monitoring: nothing to write */
-    clm_hex_encode(c.sha256, r->sha256.data, r->sha256.len < 32 ? r->sha256.len : 32);
-    if ((err = renewal_open_order_of(txn, scratch, c.sha256, &order)) == CLM_OK) {
-        have_order = true;
-    } else if (err != CLM_ERR_NOT_FOUND) {
-        return err;
-    } else if (rec != NULL && rec->work_order[0]) {
-        if ((err = renewal_order_view_get(txn, scratch, rec->work_order, &order)) == CLM_OK)
-            have_order = true;
-        else if (err != CLM_ERR_NOT_FOUND)
-            return err;
-        clm_error_clear();
-    }
-    renewal_status_resolve(&plan, rec, have_order ? &order : NULL, NULL, s->now, s->opt,
-                           &c.status);
-    /* write only what changes: a new order, a failure to count, a state that moved */
-    if (!c.status.create && !c.status.count_failure &&
-        (rec == NULL || strcmp(rec->state, renewal_state_name(c.status.state)) == 0))
-        return CLM_OK;
-    c.id = r->id;
-    c.action = plan.action;
-    connector = renewal_connector_of(r);
-    snprintf(c.connector, sizeof(c.connector), "%s", connector ? connector : "");
-    if (have_order)
-        snprintf(c.order_id, sizeof(c.order_id), "%s", order.id);
-    if (rec != NULL && (c.rec = rec_copy(s->arena, rec)) == NULL)
+    s->list[s->n].c = *rc;
+    s->list[s->n].c.rec = NULL;
+    s->list[s->n].rec = NULL;
+    if (rc->rec != NULL && (s->list[s->n].rec = rec_copy(s->arena, rc->rec)) == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
-    return add(s, &c);
+    s->n++;
+    return CLM_OK;
+}
+
+static clm_err check(void *arg)
+{
+    scan *s = arg;
+
+    return sched_ctx_check(s->ctx);
 }
 
 static clm_err scan_txn(store_txn *txn, void *arg)
 {
     scan *s = arg;
-    unsigned char start[8], end[8];
-    clm_arena scratch = CLM_ARENA_INIT;
-    store_iter *it;
-    clm_err err;
+    renewal_select_ops ops = {add, check, s};
 
-    s->n = 0;
-    s->examined = 0;
-    inventory_expiry_key(s->now, start);
-    inventory_expiry_key(s->now + RENEWAL_SCAN_AHEAD_S, end);
-    if ((err = store_iter_open(txn, &inventory_certificates, CERT_INDEX(CERT_INDEX_EXPIRY), 0,
-                               &it)) != CLM_OK)
-        return err;
-    for (err = store_iter_seek(it, start, 8, NULL, 0); err == CLM_OK; err = store_iter_next(it)) {
-        const store_item *item = store_iter_item(it);
-        Clm__Store__V1__CertificateRecord *r;
-        if (memcmp(item->index_key, end, 8) > 0)
-            break;
-        if ((++s->examined & 1023) == 0 && (err = sched_ctx_check(s->ctx)) != CLM_OK)
-            break;
-        clm_arena_reset(&scratch);
-        r = (void *)inventory_unpack(&scratch, &inventory_certificates, item);
-        if (r == NULL || r->status != CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_MANAGED ||
-            r->child_id != 0 || r->not_after <= s->now)
-            continue;
-        if (s->group_id != 0 &&
-            (r->group_id ? r->group_id : INVENTORY_DEFAULT_GROUP_ID) != s->group_id)
-            continue;
-        if ((err = examine(txn, s, &scratch, r)) != CLM_OK)
-            break;
-    }
-    store_iter_close(it);
-    clm_arena_free(&scratch);
-    if (err == CLM_ERR_NOT_FOUND) {
-        clm_error_clear();
-        err = CLM_OK;
-    }
-    return err;
+    s->n = 0; /* a retried transaction starts over */
+    return renewal_select(txn, s->now, s->group_id, s->opt, &ops, &s->examined);
 }
 
 /* ---- phase 2: one short transaction each ---- */
 
 typedef struct record_op {
-    const candidate *c;
+    const candidate *cand;
     const char *state;
     const char *work_order;     /* NULL: keep */
     const char *failure;        /* NULL: keep (or the status's) */
@@ -313,12 +231,12 @@ static clm_err audit(store_txn *txn, const char *target, const char *what)
 static clm_err record_txn(store_txn *txn, void *arg)
 {
     record_op *op = arg;
-    const candidate *c = op->c;
+    const renewal_candidate *c = &op->cand->c;
     Clm__Store__V1__RenewalStateRecord rec = CLM__STORE__V1__RENEWAL_STATE_RECORD__INIT;
     char what[160];
 
-    if (c->rec != NULL)
-        rec = *c->rec;
+    if (op->cand->rec != NULL)
+        rec = *op->cand->rec;
     rec.certificate_id = c->id;
     rec.state = (char *)op->state;
     rec.action = (char *)renewal_action_name(c->action);
@@ -426,7 +344,6 @@ sched_outcome job_renewal_sweep(sched_ctx *ctx, void *arg)
                   : app->config.renewal_max_per_connector > 0
                       ? (uint32_t)app->config.renewal_max_per_connector : 100;
     memset(&s, 0, sizeof(s));
-    s.params = &p;
     s.opt = &opt;
     s.arena = &arena;
     s.ctx = ctx;
@@ -446,9 +363,10 @@ sched_outcome job_renewal_sweep(sched_ctx *ctx, void *arg)
         goto out;
     }
     for (size_t i = 0; i < s.n; i++) {
-        candidate *c = &s.list[i];
+        candidate *cand = &s.list[i];
+        renewal_candidate *c = &cand->c;
         int64_t now_ns = clm_clock_now_ns(sched_ctx_clock(ctx));
-        record_op op = {c, renewal_state_name(c->status.state), NULL, NULL, false,
+        record_op op = {cand, renewal_state_name(c->status.state), NULL, NULL, false,
                         now_ns / CLM_NS_PER_SEC, now_ns, &opt};
 
         if (sched_ctx_check(ctx) != CLM_OK) {

@@ -98,9 +98,9 @@ void renewal_status_resolve(const renewal_plan *plan, const Clm__Store__V1__Rene
         /* failed, rejected or cancelled, and not counted yet: count it now, at its time */
         out->count_failure = true;
         out->failures++;
-        out->failed_at = order->updated_s;
+        out->failed_at = order->updated_s > 0 ? order->updated_s : now; /* 0: not known */
         out->next_attempt =
-            order->updated_s +
+            out->failed_at +
             renewal_retry_delay(out->failures, opt ? opt->retry_base_s : 0, opt ? opt->retry_cap_s : 0);
         if (strcmp(order->state, "failed") == 0)
             snprintf(out->last_failure, sizeof(out->last_failure), "%s failed: %s", order->id,
@@ -326,6 +326,99 @@ clm_err renewal_open_order_of(store_txn *txn, clm_arena *arena, const char *sha2
         clm_error_clear();
     }
     return CLM_ERR_NOT_FOUND;
+}
+
+/* ---- the sweep's selection ---- */
+
+static clm_err examine(store_txn *txn, clm_arena *scratch, int64_t now, const renewal_options *opt,
+                       const renewal_select_ops *ops, const Clm__Store__V1__CertificateRecord *r)
+{
+    Clm__Store__V1__RenewalStateRecord *rec = NULL;
+    renewal_order_view order = {0};
+    bool have_order = false;
+    renewal_plan plan;
+    renewal_candidate c;
+    const char *connector;
+    clm_err err;
+
+    memset(&c, 0, sizeof(c));
+    if (renewal_plan_of(txn, scratch, r, opt, &plan, NULL) != CLM_OK) {
+        /* a record the policy refuses (a stored setting out of range, notAfter before
+           notBefore): not renewed automatically; cert why names the reason */
+        clm_error_clear();
+        return CLM_OK;
+    }
+    if ((err = renewal_state_get(txn, scratch, r->id, &rec)) != CLM_OK) {
+        if (err != CLM_ERR_NOT_FOUND)
+            return err;
+        rec = NULL;
+    }
+    if (rec == NULL && (plan.action == RENEWAL_NONE || plan.due_at > now))
+        return CLM_OK; /* monitoring: nothing to write */
+    clm_hex_encode(c.sha256, r->sha256.data, r->sha256.len < 32 ? r->sha256.len : 32);
+    if ((err = renewal_open_order_of(txn, scratch, c.sha256, &order)) == CLM_OK) {
+        have_order = true;
+    } else if (err != CLM_ERR_NOT_FOUND) {
+        return err;
+    } else if (rec != NULL && rec->work_order[0]) {
+        if ((err = renewal_order_view_get(txn, scratch, rec->work_order, &order)) == CLM_OK)
+            have_order = true;
+        else if (err != CLM_ERR_NOT_FOUND)
+            return err;
+        clm_error_clear();
+    }
+    renewal_status_resolve(&plan, rec, have_order ? &order : NULL, NULL, now, opt, &c.status);
+    if (!c.status.create && !c.status.count_failure &&
+        (rec == NULL || strcmp(rec->state, renewal_state_name(c.status.state)) == 0))
+        return CLM_OK;
+    c.id = r->id;
+    c.action = plan.action;
+    connector = renewal_connector_of(r);
+    snprintf(c.connector, sizeof(c.connector), "%s", connector ? connector : "");
+    c.rec = rec;
+    return ops->each(ops->arg, &c);
+}
+
+clm_err renewal_select(store_txn *txn, int64_t now, uint64_t group_id, const renewal_options *opt,
+                       const renewal_select_ops *ops, uint64_t *examined)
+{
+    unsigned char start[8], end[8];
+    clm_arena scratch = CLM_ARENA_INIT;
+    uint64_t n = 0;
+    store_iter *it;
+    clm_err err;
+
+    inventory_expiry_key(now, start);
+    inventory_expiry_key(now + RENEWAL_SCAN_AHEAD_S, end);
+    if ((err = store_iter_open(txn, &inventory_certificates, CERT_INDEX(CERT_INDEX_EXPIRY), 0,
+                               &it)) != CLM_OK)
+        return err;
+    for (err = store_iter_seek(it, start, 8, NULL, 0); err == CLM_OK; err = store_iter_next(it)) {
+        const store_item *item = store_iter_item(it);
+        Clm__Store__V1__CertificateRecord *r;
+        if (memcmp(item->index_key, end, 8) > 0)
+            break;
+        if ((++n & 1023) == 0 && ops->check != NULL && (err = ops->check(ops->arg)) != CLM_OK)
+            break;
+        clm_arena_reset(&scratch);
+        r = (void *)inventory_unpack(&scratch, &inventory_certificates, item);
+        if (r == NULL || r->status != CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_MANAGED ||
+            r->child_id != 0 || r->not_after <= now)
+            continue;
+        if (group_id != 0 && (r->group_id ? r->group_id : INVENTORY_DEFAULT_GROUP_ID) != group_id)
+            continue;
+        if ((err = examine(txn, &scratch, now, opt, ops, r)) != CLM_OK)
+            break;
+    }
+    store_iter_close(it);
+    clm_arena_free(&scratch);
+    if (examined != NULL)
+        *examined = n;
+    if (err == CLM_ERR_NOT_FOUND) {
+        clm_error_clear();
+        err = CLM_OK;
+    }
+    return err;
 }
 
 /* ---- explaining ---- */

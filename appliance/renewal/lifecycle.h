@@ -158,6 +158,40 @@ clm_err renewal_order_view_get(store_txn *txn, clm_arena *arena, const char *id,
 clm_err renewal_open_order_of(store_txn *txn, clm_arena *arena, const char *sha256,
                               renewal_order_view *out);
 
+/** One certificate the sweep must act on (renewal_select()). Valid during the callback. */
+typedef struct renewal_candidate {
+    uint64_t id;
+    char sha256[65];
+    char connector[65];  /* "" when it has none (the work order then fails, named) */
+    renewal_action action;
+    renewal_status status;
+    const Clm__Store__V1__RenewalStateRecord *rec; /* NULL: no record yet */
+} renewal_candidate;
+
+/** What renewal_select() calls; everything borrowed for the call. */
+typedef struct renewal_select_ops {
+    /* MUST: one certificate that needs a work order (status.create) or whose lifecycle
+       record changes (a failure to count, a state that moved). Non-OK stops the scan. */
+    clm_err (*each)(void *arg, const renewal_candidate *c);
+    /* MAY: called every 1024 certificates (cancel, deadline); non-OK stops the scan. */
+    clm_err (*check)(void *arg);
+    void *arg;
+} renewal_select_ops;
+
+/**
+ * @brief The sweep's selection, in the caller's read transaction: the expiry index from
+ * `now` to now + RENEWAL_SCAN_AHEAD_S (so expired certificates are left out); kept are
+ * Managed certificates without a child, of `group_id` when not 0; for each, the plan,
+ * its record and its open renewal order (anyone's) or the order its record names, then
+ * renewal_status_resolve(). Monitoring certificates without a record are not reported;
+ * nor is one whose stored state stays the same and that needs no order (idempotence:
+ * an open order or a child never yields a second order).
+ * @param[out] examined MAY be NULL: certificates read.
+ * @return CLM_OK; what ops->each or ops->check returned; store errors.
+ */
+clm_err renewal_select(store_txn *txn, int64_t now, uint64_t group_id, const renewal_options *opt,
+                       const renewal_select_ops *ops, uint64_t *examined);
+
 /**
  * @brief Everything `clmctl cert why` shows, for the certificate `cert` at `now`
  * (seconds). @return CLM_OK; renewal_plan_of()'s errors; CLM_ERR_NO_MEMORY.
