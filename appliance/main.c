@@ -19,6 +19,7 @@
 #include "appliance/app.h"
 #include "appliance/appstore.h"
 #include "appliance/ca/connectors.h"
+#include "appliance/ca/issue.h"
 #include "appliance/datadir.h"
 #include "appliance/identity.h"
 #include "appliance/inventory/import_queue.h"
@@ -202,6 +203,7 @@ int main(int argc, char **argv)
 out:
     server_setup_free(&app);
     import_queue_free(app.imports); /* after the server: its deferred calls are finished */
+    connector_instances_forget(0);  /* the adapter instances Issue kept open */
     sched_free(app.sched);
     store_close(app.store);
     seal_key_free(app.seal);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const adapter_field *find_decl(const adapter_field *decls, size_t n, const char *name);
+
 static bool name_ok(const char *name)
 {
     if (name == NULL || name[0] == '\0' || strlen(name) > 64)
@@ -44,8 +46,19 @@ clm_err ca_fields_check_declarations(const adapter_field *decls, size_t n, const
                             what, d->name, d->min, d->max);
         if (d->help == NULL || d->help[0] == '\0')
             return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%s.%s: no help text", what, d->name);
+        if (d->secret && d->type != ADAPTER_FIELD_STRING)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "%s.%s: only a string field can be secret (it is a %s)", what,
+                            d->name, adapter_field_type_name(d->type));
     }
     return CLM_OK;
+}
+
+const adapter_field *ca_fields_find(const adapter_field *decls, size_t n, const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    return find_decl(decls, n, name);
 }
 
 static const adapter_field *find_decl(const adapter_field *decls, size_t n, const char *name)

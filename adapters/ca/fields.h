@@ -29,7 +29,8 @@
 /**
  * @brief Check a list of declarations (at registration): names [a-z0-9_]+ and unique,
  * a type in range, an allowed list for CHOICE (and only for CHOICE), min <= max for INT,
- * help text present.
+ * help text present, `secret` only on STRING (the registry also refuses it on request
+ * fields: only connector fields are sealed at rest).
  * @param[in] what names the list in messages ("local: request_fields").
  * @return CLM_OK, or CLM_ERR_INVALID_ARGUMENT naming the declaration.
  */
@@ -43,6 +44,9 @@ clm_err ca_fields_check_declarations(const adapter_field *decls, size_t n, const
  */
 clm_err ca_fields_check(const adapter_field *decls, size_t n_decls, const adapter_fields *values,
                         const char *prefix);
+
+/** @return the declaration named `name`, or NULL. Borrowed from decls. */
+const adapter_field *ca_fields_find(const adapter_field *decls, size_t n, const char *name);
 
 /** @return the value of the field, or NULL when not given. Borrowed from values. */
 const char *ca_fields_get(const adapter_fields *values, const char *name);

@@ -107,6 +107,12 @@ UNIT_TEST(test_declarations)
     static const adapter_field range[] = {
         {.name = "a", .type = ADAPTER_FIELD_INT, .min = 5, .max = 1, .help = "x"}};
     static const adapter_field no_help[] = {{.name = "a"}};
+    static const adapter_field secret_int[] = {
+        {.name = "a", .type = ADAPTER_FIELD_INT, .min = 1, .max = 2, .help = "x", .secret = true}};
+    static const adapter_field secret_url[] = {
+        {.name = "a", .type = ADAPTER_FIELD_URL, .help = "x", .secret = true}};
+    static const adapter_field secret_string[] = {
+        {.name = "key", .type = ADAPTER_FIELD_STRING, .help = "x", .secret = true}};
 
     CHECK_INT_EQ(ca_fields_check_declarations(decls, N_DECLS, "t"), CLM_OK);
     CHECK_INT_EQ(ca_fields_check_declarations(bad_name, 1, "t"), CLM_ERR_INVALID_ARGUMENT);
@@ -116,6 +122,13 @@ UNIT_TEST(test_declarations)
     CHECK_INT_EQ(ca_fields_check_declarations(no_allowed, 1, "t"), CLM_ERR_INVALID_ARGUMENT);
     CHECK_INT_EQ(ca_fields_check_declarations(range, 1, "t"), CLM_ERR_INVALID_ARGUMENT);
     CHECK_INT_EQ(ca_fields_check_declarations(no_help, 1, "t"), CLM_ERR_INVALID_ARGUMENT);
+    CHECK_INT_EQ(ca_fields_check_declarations(secret_int, 1, "t"), CLM_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(clm_error_message(), "t.a: only a string field can be secret (it is a int)");
+    CHECK_INT_EQ(ca_fields_check_declarations(secret_url, 1, "t"), CLM_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(clm_error_message(), "it is a url");
+    CHECK_INT_EQ(ca_fields_check_declarations(secret_string, 1, "t"), CLM_OK);
+    CHECK(ca_fields_find(secret_string, 1, "key") == &secret_string[0]);
+    CHECK(ca_fields_find(secret_string, 1, "other") == NULL);
 }
 
 static clm_err fake_check(const adapter_fields *f, bool request)
@@ -155,6 +168,16 @@ UNIT_TEST(test_registry)
     static const adapter_ca_ops bad_fields = {
         .name = "bad", .config_fields = bad, .n_config_fields = 1, .check_fields = fake_check,
         .open = fake_open, .close = fake_close, .submit = fake_submit};
+    static const adapter_field secret_key[] = {
+        {.name = "key", .type = ADAPTER_FIELD_STRING, .help = "h", .secret = true}};
+    static const adapter_ca_ops secret_request = {
+        .name = "leaky", .request_fields = secret_key, .n_request_fields = 1,
+        .check_fields = fake_check, .open = fake_open, .close = fake_close,
+        .submit = fake_submit};
+    static const adapter_ca_ops secret_config = {
+        .name = "sealed", .config_fields = secret_key, .n_config_fields = 1,
+        .check_fields = fake_check, .open = fake_open, .close = fake_close,
+        .submit = fake_submit};
     adapter_ca_result r = {0};
     adapter_ca_revoke_reason reason;
 
@@ -163,6 +186,10 @@ UNIT_TEST(test_registry)
     CHECK_INT_EQ(adapter_ca_register(&promises_revoke), CLM_ERR_INVALID_ARGUMENT);
     CHECK_INT_EQ(adapter_ca_register(&bad_fields), CLM_ERR_INVALID_ARGUMENT);
     CHECK_STR_CONTAINS(clm_error_message(), "bad: config_fields[0]");
+    CHECK_INT_EQ(adapter_ca_register(&secret_request), CLM_ERR_INVALID_ARGUMENT);
+    CHECK_STR_CONTAINS(clm_error_message(), "leaky: request_fields.key: a request field cannot be secret");
+    CHECK(adapter_ca_find("leaky") == NULL);
+    CHECK_INT_EQ(adapter_ca_register(&secret_config), CLM_OK);
     CHECK(adapter_ca_find("FAKE") == &fake);
     CHECK(adapter_ca_find("liar") == NULL);
     CHECK_INT_EQ(adapter_ca_find("fake")->submit(NULL, NULL, &r), CLM_OK);

@@ -31,6 +31,14 @@ clm_err adapter_ca_register(const adapter_ca_ops *ops)
     if ((err = ca_fields_check_declarations(ops->request_fields, ops->n_request_fields, what)) !=
         CLM_OK)
         return err;
+    /* Only connector fields are sealed at rest (appliance/ca/connectors.c); a request
+       field travels in work orders and replies, so it cannot hold a credential. */
+    for (size_t i = 0; i < ops->n_request_fields; i++)
+        if (ops->request_fields[i].secret)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "%s: request_fields.%s: a request field cannot be secret (only "
+                            "connector fields are sealed)",
+                            ops->name, ops->request_fields[i].name);
     if (adapter_ca_find(ops->name) != NULL)
         return clm_fail(CLM_ERR_ALREADY_EXISTS, "CA adapter \"%s\" is already registered",
                         ops->name);

@@ -12,6 +12,7 @@
 #include "appliance/ca/connectors.h"
 #include "appliance/ca/issue.h"
 #include "appliance/inventory/groups.h"
+#include "appliance/inventory/import_queue.h"
 #include "appliance/inventory/page.h"
 #include "clm/v1/connectors.pb-c.h"
 
@@ -20,7 +21,14 @@ typedef struct connector_op {
     clm_app *app;
     const ProtobufCMessage *request;
     ProtobufCMessage *response;
+    const Clm__V1__Connector *connector; /* UpdateConnector: with kept secrets filled in */
 } connector_op;
+
+/* A deferred Issue waiting for its record's commit. */
+typedef struct issue_call {
+    rpc_call *call;
+    connector_issue_job *job;
+} issue_call;
 
 static clm_err audit_in(store_txn *txn, void *arg)
 {
@@ -42,7 +50,7 @@ static clm_err create_txn(store_txn *txn, void *arg)
     Clm__Store__V1__ConnectorRecord *created;
     clm_err err;
 
-    err = connector_create(txn, rpc_call_arena(op->call), req->connector,
+    err = connector_create(txn, rpc_call_arena(op->call), op->app->seal, req->connector,
                            clm_clock_now_ns(op->app->clock), &created);
     if (err == CLM_OK)
         err = appstore_audit_in(txn, op->call);
@@ -55,13 +63,15 @@ static clm_err create_connector(rpc_call *call, const ProtobufCMessage *request,
                                 ProtobufCMessage *response)
 {
     const Clm__V1__CreateConnectorRequest *req = (const void *)request;
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
     clm_err err;
 
-    if ((err = connector_validate(req->connector, "connector.")) != CLM_OK)
-        return err;
-    rpc_call_set_audit_target(call, req->connector->name);
-    return store_update(op.app->store, create_txn, &op);
+    if ((err = connector_validate(req->connector, "connector.")) == CLM_OK) {
+        rpc_call_set_audit_target(call, req->connector->name);
+        err = store_update(op.app->store, create_txn, &op);
+    }
+    connector_secrets_wipe(req->connector);
+    return err;
 }
 
 static clm_err update_txn(store_txn *txn, void *arg)
@@ -71,8 +81,8 @@ static clm_err update_txn(store_txn *txn, void *arg)
     Clm__Store__V1__ConnectorRecord *updated;
     clm_err err;
 
-    err = connector_update(txn, rpc_call_arena(op->call), req->name, req->connector,
-                           clm_clock_now_ns(op->app->clock), &updated);
+    err = connector_update(txn, rpc_call_arena(op->call), op->app->seal, req->name,
+                           op->connector, clm_clock_now_ns(op->app->clock), &updated);
     if (err == CLM_OK)
         err = appstore_audit_in(txn, op->call);
     if (err == CLM_OK)
@@ -84,15 +94,26 @@ static clm_err update_connector(rpc_call *call, const ProtobufCMessage *request,
                                 ProtobufCMessage *response)
 {
     const Clm__V1__UpdateConnectorRequest *req = (const void *)request;
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
+    Clm__V1__Connector *filled = NULL;
     clm_err err;
 
     if (req->name[0] == '\0')
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: required");
-    if ((err = connector_validate(req->connector, "connector.")) != CLM_OK)
-        return err;
+    if (req->connector == NULL)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "connector: missing");
     rpc_call_set_audit_target(call, req->name);
-    return store_update(op.app->store, update_txn, &op);
+    /* A secret field sent back empty (as Get shows it) keeps the stored value. */
+    err = connector_secrets_fill(op.app->store, op.app->seal, rpc_call_arena(call), req->name,
+                                 req->connector, &filled);
+    if (err == CLM_OK && (err = connector_validate(filled, "connector.")) == CLM_OK) {
+        op.connector = filled;
+        err = store_update(op.app->store, update_txn, &op);
+    }
+    if (filled != req->connector)
+        connector_secrets_wipe(filled);
+    connector_secrets_wipe(req->connector);
+    return err;
 }
 
 static clm_err delete_txn(store_txn *txn, void *arg)
@@ -108,7 +129,7 @@ static clm_err delete_connector(rpc_call *call, const ProtobufCMessage *request,
                                 ProtobufCMessage *response)
 {
     const Clm__V1__DeleteConnectorRequest *req = (const void *)request;
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
 
     if (req->name[0] == '\0')
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name: required");
@@ -129,7 +150,7 @@ static clm_err get_txn(store_txn *txn, void *arg)
 static clm_err get_connector(rpc_call *call, const ProtobufCMessage *request,
                              ProtobufCMessage *response)
 {
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
 
     return store_view(op.app->store, get_txn, &op);
 }
@@ -166,7 +187,7 @@ static clm_err list_txn(store_txn *txn, void *arg)
 static clm_err list_connectors(rpc_call *call, const ProtobufCMessage *request,
                                ProtobufCMessage *response)
 {
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
 
     return store_view(op.app->store, list_txn, &op);
 }
@@ -176,7 +197,7 @@ static clm_err init_local_ca(rpc_call *call, const ProtobufCMessage *request,
 {
     const Clm__V1__InitLocalCaRequest *req = (const void *)request;
     connector_context ctx = context_of(call);
-    connector_op op = {call, rpc_call_app(call), request, response};
+    connector_op op = {call, rpc_call_app(call), request, response, NULL};
     Clm__V1__GetConnectorRequest get = CLM__V1__GET_CONNECTOR_REQUEST__INIT;
     clm_err err;
 
@@ -213,15 +234,44 @@ static clm_err get_crl(rpc_call *call, const ProtobufCMessage *request,
     return resp->crl.data ? CLM_OK : clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
 }
 
+/* The queue's writer committed (or refused) an issued certificate: answer. */
+static void issue_done(void *arg, clm_err err, const char *message)
+{
+    issue_call *ic = arg;
+    rpc_call *call = ic->call;
+
+    connector_issue_job_free(ic->job);
+    rpc_call_finish(call, err, message);
+}
+
 static clm_err issue(rpc_call *call, const ProtobufCMessage *request, ProtobufCMessage *response)
 {
     const Clm__V1__IssueRequest *req = (const void *)request;
     connector_context ctx = context_of(call);
+    clm_app *app = rpc_call_app(call);
+    issue_call *ic;
+    clm_err err;
 
     if (req->connector[0] == '\0')
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "connector: required");
     rpc_call_set_audit_target(call, req->connector);
-    return connector_issue(&ctx, req, (void *)response);
+    if (app->imports == NULL)
+        return connector_issue(&ctx, req, (void *)response);
+    /* Key, CSR, CA and sealing here; the record goes through the inventory's group
+       commit, so concurrent issues share a durable commit, and this thread is free
+       while it syncs. The reply is sent once the record is committed. */
+    if ((ic = clm_arena_alloc(ctx.arena, sizeof(*ic))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    ic->call = call;
+    if ((err = connector_issue_prepare(&ctx, req, (void *)response, &ic->job)) != CLM_OK)
+        return err;
+    rpc_call_defer(call);
+    if ((err = import_queue_submit_write(app->imports, connector_issue_job_write, ic->job,
+                                         issue_done, ic)) != CLM_OK) {
+        connector_issue_job_free(ic->job);
+        rpc_call_finish(call, err, clm_error_message());
+    }
+    return CLM_OK;
 }
 
 static clm_err revoke(rpc_call *call, const ProtobufCMessage *request, ProtobufCMessage *response)

@@ -2,11 +2,13 @@
 #include "appliance/ca/connectors.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "adapters/ca/fields.h"
+#include "adapters/ca/cfssl/cfssl.h"
 #include "adapters/ca/local/local.h"
 #include "appliance/api/convert.h"
 #include "appliance/inventory/groups.h"
@@ -40,7 +42,12 @@ const store_table connector_table = {
 
 clm_err connectors_register_adapters(void)
 {
-    return adapter_ca_register(&ca_local_ops);
+    static const adapter_ca_ops *const ops[] = {&ca_local_ops, &ca_cfssl_ops};
+    clm_err err = CLM_OK;
+
+    for (size_t i = 0; err == CLM_OK && i < sizeof(ops) / sizeof(ops[0]); i++)
+        err = adapter_ca_register(ops[i]);
+    return err;
 }
 
 /* ---- validation ---- */
@@ -103,11 +110,11 @@ clm_err connector_validate(const Clm__V1__Connector *c, const char *prefix)
     if ((err = inventory_name_check(c->name, CONNECTOR_NAME_MAX, prefix)) != CLM_OK)
         return err;
     if (c->type[0] == '\0')
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%stype: required (a CA adapter: local)",
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%stype: required (a CA adapter: local, cfssl)",
                         prefix);
     if ((ops = adapter_ca_find(c->type)) == NULL)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                        "%stype: '%.64s' is not a CA adapter of this appliance (local)", prefix,
+                        "%stype: '%.64s' is not a CA adapter of this appliance (local, cfssl)", prefix,
                         c->type);
     if ((err = inventory_text_check(c->description, CONNECTOR_DESCRIPTION_MAX, prefix, "description")) ||
         (err = inventory_text_check(c->ca_account, CONNECTOR_TEXT_MAX, prefix, "ca_account")) ||
@@ -155,9 +162,27 @@ clm_err connector_validate(const Clm__V1__Connector *c, const char *prefix)
 
 /* ---- records ---- */
 
-static void from_api(clm_arena *arena, const Clm__V1__Connector *c,
-                     Clm__Store__V1__ConnectorRecord *r)
+/* Associated data of a sealed vendor field: the blob opens only on its connector and
+   field. */
+static void field_aad(uint64_t id, const char *field, char aad[96])
 {
+    snprintf(aad, 96, "connector-field:%" PRIu64 ":%.64s", id, field);
+}
+
+static bool is_secret(const adapter_ca_ops *ops, const char *field)
+{
+    const adapter_field *d =
+        ops ? ca_fields_find(ops->config_fields, ops->n_config_fields, field) : NULL;
+
+    return d != NULL && d->secret;
+}
+
+/* The record's fields from the API's; secret ones sealed under r->id (set before). */
+static clm_err from_api(clm_arena *arena, const seal_key *seal_with, const Clm__V1__Connector *c,
+                        Clm__Store__V1__ConnectorRecord *r)
+{
+    const adapter_ca_ops *ops = adapter_ca_find(r->type);
+
     r->description = c->description;
     r->ca_account = c->ca_account;
     r->certificate_type = c->certificate_type;
@@ -171,15 +196,43 @@ static void from_api(clm_arena *arena, const Clm__V1__Connector *c,
     r->csr_source = (char *)(c->csr_source[0] ? c->csr_source : "appliance");
     r->n_fields = 0;
     r->fields = c->n_fields ? clm_arena_alloc(arena, c->n_fields * sizeof(*r->fields)) : NULL;
-    for (size_t i = 0; r->fields != NULL && i < c->n_fields; i++) {
+    if (c->n_fields && r->fields == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < c->n_fields; i++) {
         Clm__Store__V1__ConnectorField *f = clm_arena_alloc(arena, sizeof(*f));
+        const char *value = c->fields[i]->value;
+        clm_buf sealed = CLM_BUF_INIT;
+        char aad[96];
+        clm_err err;
+
         if (f == NULL)
-            break;
+            return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
         clm__store__v1__connector_field__init(f);
         f->name = c->fields[i]->name;
         f->value = c->fields[i]->value;
+        if (is_secret(ops, f->name)) {
+            /* Validated values are never empty; UpdateConnector filled kept secrets in
+               (connector_secrets_fill). */
+            if (value[0] == '\0')
+                return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                                "connector.fields.%s: empty; give the value", f->name);
+            if (seal_with == NULL)
+                return clm_fail(CLM_ERR_INTERNAL, "connector.fields.%s: no master key to seal "
+                                "it with", f->name);
+            field_aad(r->id, f->name, aad);
+            if ((err = seal(seal_with, aad, value, strlen(value), &sealed)) != CLM_OK)
+                return clm_fail(err, "connector.fields.%s: cannot seal the value", f->name);
+            f->sealed.data = clm_arena_memdup(arena, sealed.data, sealed.len);
+            f->sealed.len = sealed.len;
+            clm_buf_free(&sealed); /* ciphertext: nothing to wipe */
+            if (f->sealed.data == NULL)
+                return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+            f->secret = true;
+            f->value = "";
+        }
         r->fields[r->n_fields++] = f;
     }
+    return CLM_OK;
 }
 
 static clm_err put_record(store_txn *txn, Clm__Store__V1__ConnectorRecord *r, unsigned flags)
@@ -194,8 +247,9 @@ static clm_err put_record(store_txn *txn, Clm__Store__V1__ConnectorRecord *r, un
     return err;
 }
 
-clm_err connector_create(store_txn *txn, clm_arena *arena, const Clm__V1__Connector *c,
-                         int64_t now_ns, Clm__Store__V1__ConnectorRecord **created)
+clm_err connector_create(store_txn *txn, clm_arena *arena, const seal_key *seal_with,
+                         const Clm__V1__Connector *c, int64_t now_ns,
+                         Clm__Store__V1__ConnectorRecord **created)
 {
     Clm__Store__V1__ConnectorRecord *r = clm_arena_alloc(arena, sizeof(*r));
     clm_err err;
@@ -207,9 +261,8 @@ clm_err connector_create(store_txn *txn, clm_arena *arena, const Clm__V1__Connec
         return err;
     r->name = c->name;
     r->type = c->type;
-    from_api(arena, c, r);
-    if (r->n_fields != c->n_fields)
-        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    if ((err = from_api(arena, seal_with, c, r)) != CLM_OK)
+        return err;
     r->created_at = r->updated_at = now_ns;
     if ((err = put_record(txn, r, STORE_PUT_INSERT)) != CLM_OK)
         return err;
@@ -237,8 +290,8 @@ clm_err connector_find(store_txn *txn, clm_arena *arena, const char *name, const
     return *found ? CLM_OK : clm_fail(CLM_ERR_STORE, "connector record does not unpack");
 }
 
-clm_err connector_update(store_txn *txn, clm_arena *arena, const char *name,
-                         const Clm__V1__Connector *c, int64_t now_ns,
+clm_err connector_update(store_txn *txn, clm_arena *arena, const seal_key *seal_with,
+                         const char *name, const Clm__V1__Connector *c, int64_t now_ns,
                          Clm__Store__V1__ConnectorRecord **updated)
 {
     Clm__Store__V1__ConnectorRecord *r;
@@ -254,9 +307,8 @@ clm_err connector_update(store_txn *txn, clm_arena *arena, const char *name,
         return clm_fail(CLM_ERR_INVALID_ARGUMENT,
                         "connector.type: '%s' cannot change to '%s' (the state belongs to it)",
                         r->type, c->type);
-    from_api(arena, c, r);
-    if (r->n_fields != c->n_fields)
-        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    if ((err = from_api(arena, seal_with, c, r)) != CLM_OK)
+        return err;
     r->updated_at = now_ns;
     if ((err = put_record(txn, r, STORE_PUT_UPDATE)) != CLM_OK)
         return err;
@@ -361,7 +413,9 @@ clm_err connector_to_api(store_txn *txn, clm_arena *arena,
                 return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
             clm__v1__field__init(f);
             f->name = r->fields[i]->name;
-            f->value = r->fields[i]->value;
+            /* A secret is listed as set, never shown (its sealed bytes neither). */
+            f->value = r->fields[i]->secret ? "" : r->fields[i]->value;
+            f->secret = r->fields[i]->secret;
             c->fields[c->n_fields++] = f;
         }
     }
@@ -388,6 +442,92 @@ clm_err connector_to_api(store_txn *txn, clm_arena *arena,
     return CLM_OK;
 }
 
+/* ---- secret fields kept by UpdateConnector ---- */
+
+typedef struct fill_op {
+    clm_arena *arena;
+    const seal_key *seal;
+    const char *name;
+    Clm__V1__Connector *copy;
+} fill_op;
+
+static clm_err fill_txn(store_txn *txn, void *arg)
+{
+    fill_op *op = arg;
+    Clm__V1__Connector *c = op->copy;
+    Clm__Store__V1__ConnectorRecord *r;
+    clm_err err;
+
+    if ((err = connector_find(txn, op->arena, op->name, "name", &r)) != CLM_OK)
+        return err;
+    for (size_t i = 0; i < c->n_fields; i++) {
+        const Clm__Store__V1__ConnectorField *stored = NULL;
+        clm_buf clear = CLM_BUF_INIT;
+        Clm__V1__Field *f;
+        char aad[96];
+
+        if (c->fields[i]->value[0] != '\0' || !is_secret(adapter_ca_find(c->type), c->fields[i]->name))
+            continue;
+        for (size_t j = 0; j < r->n_fields && strcmp(r->type, c->type) == 0; j++)
+            if (r->fields[j]->secret && strcmp(r->fields[j]->name, c->fields[i]->name) == 0)
+                stored = r->fields[j];
+        if (stored == NULL)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                            "connector.fields.%s: empty, and connector '%s' has no value "
+                            "stored to keep; give the value",
+                            c->fields[i]->name, r->name);
+        if ((f = clm_arena_alloc(op->arena, sizeof(*f))) == NULL)
+            return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+        clm__v1__field__init(f);
+        f->name = c->fields[i]->name;
+        field_aad(r->id, stored->name, aad);
+        if ((err = seal_open(op->seal, aad, stored->sealed.data, stored->sealed.len, &clear)) !=
+            CLM_OK) {
+            clm_buf_wipe(&clear);
+            return clm_fail(err, "connector.fields.%s: the stored value does not open "
+                            "(another master key?); give the value", f->name);
+        }
+        f->value = clm_arena_strdup(op->arena, clm_buf_str(&clear));
+        clm_buf_wipe(&clear);
+        if (f->value == NULL)
+            return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+        c->fields[i] = f;
+    }
+    return CLM_OK;
+}
+
+clm_err connector_secrets_fill(store *st, const seal_key *seal_with, clm_arena *arena,
+                               const char *name, const Clm__V1__Connector *c,
+                               Clm__V1__Connector **out)
+{
+    const adapter_ca_ops *ops = c ? adapter_ca_find(c->type) : NULL;
+    fill_op op = {arena, seal_with, name, NULL};
+    bool any = false;
+
+    *out = (Clm__V1__Connector *)c;
+    for (size_t i = 0; ops != NULL && i < c->n_fields; i++)
+        any |= c->fields[i]->value[0] == '\0' && is_secret(ops, c->fields[i]->name);
+    if (!any)
+        return CLM_OK;
+    if (seal_with == NULL)
+        return clm_fail(CLM_ERR_INTERNAL, "connector: no master key");
+    if ((op.copy = clm_arena_memdup(arena, c, sizeof(*c))) == NULL ||
+        (op.copy->fields = clm_arena_memdup(arena, c->fields, c->n_fields * sizeof(*c->fields))) ==
+            NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    *out = op.copy;
+    return store_view(st, fill_txn, &op);
+}
+
+void connector_secrets_wipe(Clm__V1__Connector *c)
+{
+    const adapter_ca_ops *ops = c ? adapter_ca_find(c->type) : NULL;
+
+    for (size_t i = 0; ops != NULL && i < c->n_fields; i++)
+        if (is_secret(ops, c->fields[i]->name))
+            clm_memwipe(c->fields[i]->value, strlen(c->fields[i]->value));
+}
+
 /* ---- instances ---- */
 
 clm_err connector_open(store *st, const seal_key *seal_with, const clm_clock *clock,
@@ -395,19 +535,44 @@ clm_err connector_open(store *st, const seal_key *seal_with, const clm_clock *cl
                        connector_instance *out)
 {
     adapter_field_value *values = NULL;
+    size_t *offsets = NULL;
     adapter_ca_config config = {0};
+    clm_err err;
 
     memset(out, 0, sizeof(*out));
     out->name = r->name;
     if ((out->ops = adapter_ca_find(r->type)) == NULL)
         return clm_fail(CLM_ERR_UNSUPPORTED, "connector '%s': type '%s' is not served here",
                         r->name, r->type);
-    if (r->n_fields && (values = clm_arena_alloc(arena, r->n_fields * sizeof(*values))) == NULL)
+    if (r->n_fields && ((values = clm_arena_alloc(arena, r->n_fields * sizeof(*values))) == NULL ||
+                        (offsets = clm_arena_alloc(arena, r->n_fields * sizeof(*offsets))) == NULL))
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    /* Secret values are opened into out->secrets (wiped by connector_close), never into
+       the arena; pointers into it are taken once every value is in (appends move it). */
     for (size_t i = 0; i < r->n_fields; i++) {
-        values[i].name = r->fields[i]->name;
-        values[i].value = r->fields[i]->value;
+        const Clm__Store__V1__ConnectorField *f = r->fields[i];
+        char aad[96];
+
+        values[i].name = f->name;
+        values[i].value = f->value;
+        if (!f->secret)
+            continue;
+        if (seal_with == NULL)
+            return clm_fail(CLM_ERR_INTERNAL, "connector '%s': field %s: no master key",
+                            r->name, f->name);
+        field_aad(r->id, f->name, aad);
+        offsets[i] = out->secrets.len;
+        if ((err = seal_open(seal_with, aad, f->sealed.data, f->sealed.len, &out->secrets)) !=
+                CLM_OK ||
+            (err = clm_buf_append_byte(&out->secrets, '\0')) != CLM_OK) {
+            clm_buf_wipe(&out->secrets);
+            return clm_fail(err, "connector '%s': field %s: the sealed value does not open "
+                            "(another master key?)", r->name, f->name);
+        }
     }
+    for (size_t i = 0; i < r->n_fields; i++)
+        if (r->fields[i]->secret)
+            values[i].value = (const char *)out->secrets.data + offsets[i];
     out->fields.v = values;
     out->fields.n = r->n_fields;
     connector_state_init(&out->state, st, seal_with, r->id);
@@ -423,6 +588,7 @@ void connector_close(connector_instance *inst)
     if (inst->ops != NULL && inst->ca != NULL)
         inst->ops->close(inst->ca);
     inst->ca = NULL;
+    clm_buf_wipe(&inst->secrets);
 }
 
 clm_err connector_outcome_error(const connector_instance *inst, const adapter_ca_result *r,

@@ -1,12 +1,14 @@
 /* appliance/ca/issue.c: the direct issuing path (issue.h). */
 #include "appliance/ca/issue.h"
 
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -75,17 +77,25 @@ static clm_err text_copy(clm_arena *arena, const clm_buf *b, char **out)
     return CLM_OK;
 }
 
+/* DER to PEM text without parsing it again (OpenSSL 3 would decode the public key
+   through its provider machinery: about a tenth of an Issue). The leaf was read by
+   pki_facts_from_der; the chain comes from the adapter. */
 static clm_err der_to_pem(const unsigned char *der, size_t len, clm_buf *out)
 {
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
+    unsigned char line[65];
     clm_err err;
 
-    if (x == NULL)
-        return clm_fail(CLM_ERR_PARSE, "the CA returned a certificate that does not parse");
-    err = pki_cert_to_pem(x, out);
-    X509_free(x);
-    return err;
+    if (der == NULL || len == 0)
+        return clm_fail(CLM_ERR_PARSE, "the CA returned an empty certificate");
+    if ((err = clm_buf_append_str(out, "-----BEGIN CERTIFICATE-----\n")) != CLM_OK)
+        return err;
+    for (size_t i = 0; i < len; i += 48) {
+        int n = EVP_EncodeBlock(line, der + i, (int)(len - i < 48 ? len - i : 48));
+        if ((err = clm_buf_append(out, line, (size_t)n)) != CLM_OK ||
+            (err = clm_buf_append_byte(out, '\n')) != CLM_OK)
+            return err;
+    }
+    return clm_buf_append_str(out, "-----END CERTIFICATE-----\n");
 }
 
 static int declares(const adapter_field *decls, size_t n, const char *name)
@@ -123,6 +133,136 @@ static clm_err request_fields(clm_arena *arena, const adapter_ca_ops *ops,
     out->v = v;
     out->n = n;
     return ops->check_fields(out, true);
+}
+
+/* ---- open instances kept for Issue ---- */
+
+/*
+ * Opening a connector reads its state and parses its keys (the local CA's key through
+ * OpenSSL 3's decoders: about a fifth of an Issue). Issue keeps the instances it opened,
+ * keyed by connector id and record updated_at (an UpdateConnector makes a new one), and
+ * shares each between threads (submit MAY run concurrently on one instance). An instance
+ * is dropped when a submit on it did not issue (a CA not set up answers unconfigured
+ * until InitLocalCa, which also forgets the connector's instances).
+ */
+#define INSTANCE_CACHE_MAX 8
+
+typedef struct cached_instance {
+    uint64_t id;
+    int64_t updated_at;
+    connector_instance inst;
+    clm_arena arena; /* the record's copy, the instance's fields */
+    int refs;
+    bool cached; /* in the table; false: closed by the last release */
+} cached_instance;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_instance *cache[INSTANCE_CACHE_MAX];
+
+static void instance_free(cached_instance *c)
+{
+    connector_close(&c->inst);
+    clm_arena_free(&c->arena);
+    free(c);
+}
+
+/* Take c out of the table (cache_lock held); closed now when unused, else on release. */
+static void instance_drop_locked(size_t i)
+{
+    cached_instance *c = cache[i];
+
+    cache[i] = NULL;
+    c->cached = false;
+    if (c->refs == 0)
+        instance_free(c);
+}
+
+static clm_err instance_acquire(const connector_context *ctx,
+                                const Clm__Store__V1__ConnectorRecord *r, cached_instance **out)
+{
+    ProtobufCAllocator allocator;
+    cached_instance *c;
+    size_t len, slot = INSTANCE_CACHE_MAX;
+    uint8_t *packed;
+    clm_err err;
+
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < INSTANCE_CACHE_MAX; i++) {
+        if (cache[i] == NULL)
+            continue;
+        if (cache[i]->id == r->id && cache[i]->updated_at == r->updated_at) {
+            cache[i]->refs++;
+            *out = cache[i];
+            pthread_mutex_unlock(&cache_lock);
+            return CLM_OK;
+        }
+        if (cache[i]->id == r->id)
+            instance_drop_locked(i); /* an older version of the record */
+    }
+    pthread_mutex_unlock(&cache_lock);
+
+    /* Open outside the lock (it reads the store and parses keys); the instance owns a
+       copy of the record, which its adapter borrows until close. */
+    if ((c = calloc(1, sizeof(*c))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    c->arena = (clm_arena)CLM_ARENA_INIT;
+    c->id = r->id;
+    c->updated_at = r->updated_at;
+    allocator = (ProtobufCAllocator){clm_arena_pb_alloc, clm_arena_pb_free, &c->arena};
+    len = protobuf_c_message_get_packed_size(&r->base);
+    packed = clm_arena_alloc(&c->arena, len ? len : 1);
+    err = packed ? CLM_OK : clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    if (err == CLM_OK) {
+        Clm__Store__V1__ConnectorRecord *copy;
+        protobuf_c_message_pack(&r->base, packed);
+        copy = clm__store__v1__connector_record__unpack(&allocator, len, packed);
+        err = copy ? connector_open(ctx->store, ctx->seal, ctx->clock, &c->arena, copy, &c->inst)
+                   : clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    }
+    if (err != CLM_OK) {
+        instance_free(c);
+        return err;
+    }
+    c->refs = 1;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < INSTANCE_CACHE_MAX && slot == INSTANCE_CACHE_MAX; i++)
+        if (cache[i] == NULL)
+            slot = i;
+    for (size_t i = 0; i < INSTANCE_CACHE_MAX && slot == INSTANCE_CACHE_MAX; i++)
+        if (cache[i]->refs == 0) {
+            instance_drop_locked(i);
+            slot = i;
+        }
+    if (slot < INSTANCE_CACHE_MAX) {
+        cache[slot] = c;
+        c->cached = true;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    *out = c;
+    return CLM_OK;
+}
+
+static void instance_release(cached_instance *c, bool keep)
+{
+    pthread_mutex_lock(&cache_lock);
+    if (!keep && c->cached)
+        for (size_t i = 0; i < INSTANCE_CACHE_MAX; i++)
+            if (cache[i] == c) {
+                cache[i] = NULL;
+                c->cached = false;
+            }
+    if (--c->refs == 0 && !c->cached)
+        instance_free(c);
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void connector_instances_forget(uint64_t id)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < INSTANCE_CACHE_MAX; i++)
+        if (cache[i] != NULL && (id == 0 || cache[i]->id == id))
+            instance_drop_locked(i);
+    pthread_mutex_unlock(&cache_lock);
 }
 
 /* ---- the CSR ---- */
@@ -338,47 +478,83 @@ clm_err connector_store_issued(const connector_context *ctx, const connector_iss
     return err;
 }
 
-clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
-                        Clm__V1__IssueResponse *out)
+/* An issued certificate on its way into the inventory (issue.h). */
+struct connector_issue_job {
+    connector_context ctx; /* a copy: the caller's may be gone when the write runs */
+    connector_issued in;
+    record_op rec;
+    adapter_ca_result result; /* holds the certificate */
+    pki_facts *facts;
+    clm_buf sealed; /* the generated key, sealed; empty for an uploaded CSR */
+};
+
+void connector_issue_job_free(connector_issue_job *job)
+{
+    if (job == NULL)
+        return;
+    adapter_ca_result_free(&job->result);
+    pki_facts_free(job->facts);
+    clm_buf_free(&job->sealed); /* ciphertext */
+    free(job);
+}
+
+clm_err connector_issue_job_write(store_txn *txn, void *job)
+{
+    return record_txn(txn, &((connector_issue_job *)job)->rec);
+}
+
+clm_err connector_issue_prepare(const connector_context *ctx, const Clm__V1__IssueRequest *req,
+                                Clm__V1__IssueResponse *out, connector_issue_job **job_out)
 {
     lookup_op look = {ctx->arena, req->connector, "connector", req->group, NULL, 0, NULL};
-    connector_instance inst = {0};
+    const adapter_ca_ops *ops;
+    cached_instance *inst = NULL;
     adapter_ca_request creq = {0};
     pki_key_type key_type = PKI_KEY_EC_P256; /* what the appliance generates */
     const char *hash = "SHA256";
-    adapter_ca_result result = {0};
+    connector_issue_job *job = calloc(1, sizeof(*job));
     clm_buf csr = CLM_BUF_INIT, key_pem = CLM_BUF_INIT;
     clm_buf pem = CLM_BUF_INIT;
-    pki_facts *facts = NULL;
     bool uploaded = req->csr_pem[0] != '\0';
     clm_err err;
 
-    if (strlen(req->csr_pem) > CONNECTOR_PEM_MAX)
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: more than %d bytes",
-                        CONNECTOR_PEM_MAX);
-    if (uploaded && (req->common_name[0] || req->n_dns_names))
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                        "common_name: not with csr_pem (the CSR names the subject)");
+    *job_out = NULL;
+    if (job == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
+    job->ctx = *ctx;
+    if (strlen(req->csr_pem) > CONNECTOR_PEM_MAX) {
+        err = clm_fail(CLM_ERR_INVALID_ARGUMENT, "csr_pem: more than %d bytes", CONNECTOR_PEM_MAX);
+        goto out;
+    }
+    if (uploaded && (req->common_name[0] || req->n_dns_names)) {
+        err = clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                       "common_name: not with csr_pem (the CSR names the subject)");
+        goto out;
+    }
     if ((err = check_names(req)) != CLM_OK)
-        return err;
+        goto out;
     if ((err = store_view(ctx->store, lookup_txn, &look)) != CLM_OK)
-        return err;
-    if (!uploaded && strcmp(look.record->csr_source, "uploaded") == 0)
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                        "csr_pem: required (connector '%s' takes uploaded CSRs)",
-                        look.record->name);
-    if ((inst.ops = adapter_ca_find(look.record->type)) == NULL)
-        return clm_fail(CLM_ERR_UNSUPPORTED, "connector '%s': type '%s' is not served here",
-                        look.record->name, look.record->type);
-    if ((err = request_fields(ctx->arena, inst.ops, look.record, req, &creq.fields)) != CLM_OK)
-        return err;
+        goto out;
+    if (!uploaded && strcmp(look.record->csr_source, "uploaded") == 0) {
+        err = clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                       "csr_pem: required (connector '%s' takes uploaded CSRs)",
+                       look.record->name);
+        goto out;
+    }
+    if ((ops = adapter_ca_find(look.record->type)) == NULL) {
+        err = clm_fail(CLM_ERR_UNSUPPORTED, "connector '%s': type '%s' is not served here",
+                       look.record->name, look.record->type);
+        goto out;
+    }
+    if ((err = request_fields(ctx->arena, ops, look.record, req, &creq.fields)) != CLM_OK)
+        goto out;
 
     /* Read here first, so a bad CSR is the caller's error, named, before any CA. */
     if (uploaded && (err = read_uploaded(req->csr_pem, &key_type, &hash)) != CLM_OK)
-        return err;
+        goto out;
     if ((err = check_group_policy(look.policy, req->group[0] ? req->group : "Default", key_type,
                                   hash, uploaded ? "csr_pem" : "group")) != CLM_OK)
-        return err;
+        goto out;
 
     if (uploaded) {
         creq.csr = req->csr_pem;
@@ -390,44 +566,65 @@ clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueReques
         creq.csr_len = csr.len;
     }
 
-    if ((err = connector_open(ctx->store, ctx->seal, ctx->clock, ctx->arena, look.record,
-                              &inst)) != CLM_OK)
+    if ((err = instance_acquire(ctx, look.record, &inst)) != CLM_OK)
         goto out;
-    err = inst.ops->submit(inst.ca, &creq, &result);
-    if (err == CLM_OK && result.outcome != ADAPTER_CA_ISSUED)
-        err = connector_outcome_error(&inst, &result, uploaded ? "csr_pem" : "request");
+    err = inst->inst.ops->submit(inst->inst.ca, &creq, &job->result);
+    if (err == CLM_OK && job->result.outcome != ADAPTER_CA_ISSUED)
+        err = connector_outcome_error(&inst->inst, &job->result, uploaded ? "csr_pem" : "request");
+    /* a CA that was not set up, or could not be reached: open afresh next time */
+    instance_release(inst, job->result.outcome == ADAPTER_CA_ISSUED ||
+                               job->result.outcome == ADAPTER_CA_REJECTED);
     if (err != CLM_OK)
         goto out;
 
-    {
-        connector_issued in = {.connector = look.record, .group_id = look.group_id,
-                               .cert = &result.cert, .key_pem = &key_pem};
-        if ((err = connector_store_issued(ctx, &in, &facts)) != CLM_OK)
+    if ((err = pki_facts_from_der(job->result.cert.data, job->result.cert.len, &job->facts)) !=
+        CLM_OK)
+        goto out;
+    if (key_pem.len) {
+        char aad[80];
+        snprintf(aad, sizeof(aad), "cert-key:%s", job->facts->sha256);
+        if ((err = seal(ctx->seal, aad, key_pem.data, key_pem.len, &job->sealed)) != CLM_OK)
             goto out;
     }
+    job->in = (connector_issued){.connector = look.record, .group_id = look.group_id,
+                                 .cert = &job->result.cert};
+    job->rec = (record_op){&job->ctx, &job->in, job->facts, &job->sealed};
 
-    /* the reply: PEMs, serial, inventory id; never the key */
-    if ((err = der_to_pem(result.cert.data, result.cert.len, &pem)) != CLM_OK ||
+    /* the reply: PEMs, serial, inventory id; never the key (sent once the write is in) */
+    if ((err = der_to_pem(job->result.cert.data, job->result.cert.len, &pem)) != CLM_OK ||
         (err = text_copy(ctx->arena, &pem, &out->certificate_pem)) != CLM_OK)
         goto out;
     clm_buf_reset(&pem);
-    for (size_t i = 0; i < result.chain_len; i++)
-        if ((err = der_to_pem(result.chain[i].data, result.chain[i].len, &pem)) != CLM_OK)
+    for (size_t i = 0; i < job->result.chain_len; i++)
+        if ((err = der_to_pem(job->result.chain[i].data, job->result.chain[i].len, &pem)) != CLM_OK)
             goto out;
     if ((err = text_copy(ctx->arena, &pem, &out->chain_pem)) != CLM_OK)
         goto out;
-    out->serial = clm_arena_memdup(ctx->arena, facts->serial, strlen(facts->serial) + 1);
-    out->sha256 = clm_arena_memdup(ctx->arena, facts->sha256, strlen(facts->sha256) + 1);
+    out->serial = clm_arena_memdup(ctx->arena, job->facts->serial, strlen(job->facts->serial) + 1);
+    out->sha256 = clm_arena_memdup(ctx->arena, job->facts->sha256, strlen(job->facts->sha256) + 1);
     if (out->serial == NULL || out->sha256 == NULL)
         err = clm_fail(CLM_ERR_NO_MEMORY, "out of memory");
     out->key_in_appliance = key_pem.len > 0;
 out:
-    connector_close(&inst);
-    adapter_ca_result_free(&result);
-    pki_facts_free(facts);
     clm_buf_wipe(&key_pem);
     clm_buf_free(&csr);
     clm_buf_free(&pem);
+    if (err != CLM_OK)
+        connector_issue_job_free(job);
+    else
+        *job_out = job;
+    return err;
+}
+
+clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
+                        Clm__V1__IssueResponse *out)
+{
+    connector_issue_job *job;
+    clm_err err = connector_issue_prepare(ctx, req, out, &job);
+
+    if (err == CLM_OK)
+        err = store_update(ctx->store, connector_issue_job_write, job);
+    connector_issue_job_free(job);
     return err;
 }
 
@@ -665,6 +862,8 @@ clm_err connector_init_local(const connector_context *ctx, const Clm__V1__InitLo
         }
     }
     connector_state_unlock();
+    if (err == CLM_OK)
+        connector_instances_forget(look.record->id); /* one that answered unconfigured */
     if (err == CLM_ERR_ALREADY_EXISTS)
         err = clm_fail(err, "name: the local CA of connector '%s' is set up already",
                        look.record->name);

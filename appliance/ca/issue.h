@@ -21,6 +21,10 @@
  * local CA), so a foreign serial never enters its CRL; a bare serial cannot be checked
  * (the local CA keeps no index of what it issued).
  *
+ * Issue keeps the adapter instances it opens (keys parsed once), keyed by connector id
+ * and record updated_at, shared by concurrent calls, dropped after a submit that did
+ * not issue (connector_instances_forget).
+ *
  * Thread rules: any thread. Calls that change a connector's state (revoke, CRL number,
  * init) are serialised per process (connector_state_lock), because each opens its own
  * adapter instance.
@@ -57,6 +61,13 @@ typedef struct connector_context {
     void *audit_arg;
 } connector_context;
 
+/**
+ * @brief Close the adapter instances Issue keeps open for connector `id` (0: all), e.g.
+ * after its state changed outside them (InitLocalCa does this itself) and at shutdown.
+ * Instances in use close when their call ends.
+ */
+void connector_instances_forget(uint64_t id);
+
 /** Serialise calls that change a connector's adapter state (see Thread rules). */
 void connector_state_lock(void);
 void connector_state_unlock(void);
@@ -70,6 +81,33 @@ void connector_state_unlock(void);
  */
 clm_err connector_issue(const connector_context *ctx, const Clm__V1__IssueRequest *req,
                         Clm__V1__IssueResponse *out);
+
+/** An issued certificate not yet written (connector_issue_prepare). */
+typedef struct connector_issue_job connector_issue_job;
+
+/**
+ * @brief connector_issue() up to the write: everything CPU-heavy and the CA call, outside
+ * any transaction; fills `out`. The caller then runs connector_issue_job_write() in a
+ * write transaction (alone, or shared with other writes: group commit) and answers
+ * only once that committed.
+ * @param[in] ctx copied into the job; ctx->arena and ctx->audit_arg MUST live until the
+ *            job is freed.
+ * @param[out] job on CLM_OK, free it with connector_issue_job_free() after the write.
+ * @return as connector_issue(), store errors of the write aside.
+ */
+clm_err connector_issue_prepare(const connector_context *ctx, const Clm__V1__IssueRequest *req,
+                                Clm__V1__IssueResponse *out, connector_issue_job **job);
+
+/**
+ * @brief The write of a prepared issue: the certificate record (status Managed, its
+ * source, the sealed key) and the audit entry (ctx->audit). Any thread; a store_update
+ * callback (it may run again after the map grows).
+ * @return CLM_OK; store errors; what ctx->audit returns.
+ */
+clm_err connector_issue_job_write(store_txn *txn, void *job);
+
+/** Free a job. Accepts NULL. */
+void connector_issue_job_free(connector_issue_job *job);
 
 /**
  * @brief Check a key type and CSR hash against a group policy (allowed key types,

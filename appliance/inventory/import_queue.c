@@ -16,7 +16,9 @@
 #define LINGER_MAX_NS (25 * INT64_C(1000000))
 
 typedef struct queued_import {
-    import_job *job;
+    import_job *job;            /* an ImportCertificates request, or */
+    import_write_fn write;      /* another write (import_queue_submit_write) */
+    void *write_arg;
     size_t certs;
     import_done_fn done;
     void *arg;
@@ -58,7 +60,9 @@ static clm_err group_txn(store_txn *txn, void *arg)
 
         if (g->items[i]->failed)
             continue;
-        if ((err = inventory_import_apply(txn, g->items[i]->job)) != CLM_OK) {
+        err = g->items[i]->job ? inventory_import_apply(txn, g->items[i]->job)
+                               : g->items[i]->write(txn, g->items[i]->write_arg);
+        if (err != CLM_OK) {
             g->culprit = i;
             return err;
         }
@@ -236,6 +240,38 @@ void import_queue_free(import_queue *q)
     free(q);
 }
 
+/* Queue r (certs set) for the writer, waiting while the queue is full. */
+static void enqueue(import_queue *q, queued_import *r)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->queued_certs > q->max_queued_certs && !q->stopping)
+        pthread_cond_wait(&q->room, &q->lock);
+    *q->tailp = r;
+    q->tailp = &r->next;
+    q->queued_certs += r->certs;
+    q->queued_requests++;
+    pthread_cond_signal(&q->work);
+    pthread_mutex_unlock(&q->lock);
+}
+
+clm_err import_queue_submit_write(import_queue *q, import_write_fn write, void *write_arg,
+                                  import_done_fn done, void *arg)
+{
+    queued_import *r;
+
+    if (write == NULL || done == NULL)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "import queue: a write and done are required");
+    if ((r = calloc(1, sizeof(*r))) == NULL)
+        return clm_fail(CLM_ERR_NO_MEMORY, "import queue: out of memory");
+    r->write = write;
+    r->write_arg = write_arg;
+    r->certs = 1;
+    r->done = done;
+    r->arg = arg;
+    enqueue(q, r);
+    return CLM_OK;
+}
+
 clm_err import_queue_submit(import_queue *q, const import_context *ctx,
                             const Clm__V1__ImportCertificatesRequest *req,
                             Clm__V1__ImportCertificatesResponse *resp, import_done_fn done,
@@ -261,14 +297,6 @@ clm_err import_queue_submit(import_queue *q, const import_context *ctx,
     r->certs = inventory_import_job_certs(job);
     r->done = done;
     r->arg = arg;
-    pthread_mutex_lock(&q->lock);
-    while (q->queued_certs > q->max_queued_certs && !q->stopping)
-        pthread_cond_wait(&q->room, &q->lock);
-    *q->tailp = r;
-    q->tailp = &r->next;
-    q->queued_certs += r->certs;
-    q->queued_requests++;
-    pthread_cond_signal(&q->work);
-    pthread_mutex_unlock(&q->lock);
+    enqueue(q, r);
     return CLM_OK;
 }

@@ -17,6 +17,9 @@
  * so that they share the next commit instead of queueing behind it: with 4 clients of
  * one request each, 2 requests per commit became 3. A lone client never waits.
  *
+ * Other writes of one certificate each (import_queue_submit_write: Connectors.Issue's
+ * record) share the same groups, so concurrent issues share a commit too.
+ *
  * Caveats
  *   - The callback runs on the writer thread, outside any transaction; it may call
  *     store_update() but MUST NOT block for long (the next group waits for it).
@@ -42,6 +45,14 @@ typedef struct import_queue import_queue;
  * with `message` naming the cause (valid during the call only).
  */
 typedef void (*import_done_fn)(void *arg, clm_err err, const char *message);
+
+/**
+ * Another write that shares the group's transaction (Connectors.Issue's certificate
+ * record): a store_update() callback, so it MAY run more than once (after the map grows,
+ * or again without a failed neighbour) and MUST touch nothing but the transaction and
+ * what its arg owns. Its error fails only its own submission.
+ */
+typedef clm_err (*import_write_fn)(store_txn *txn, void *arg);
 
 /** Certificates per shared transaction when the caller gives 0. */
 #define IMPORT_QUEUE_DEFAULT_CERTS_PER_TXN 10000
@@ -75,5 +86,17 @@ clm_err import_queue_submit(import_queue *queue, const import_context *ctx,
                             const Clm__V1__ImportCertificatesRequest *req,
                             Clm__V1__ImportCertificatesResponse *resp, import_done_fn done,
                             void *arg);
+
+/**
+ * @brief Queue a write (one certificate's worth) for the writer's next shared
+ * transaction; `done` is called exactly once from the writer thread after the commit
+ * (CLM_OK: durable) or with the write's error (nothing of it written).
+ * @param[in] write_arg, arg borrowed until `done`.
+ * @return CLM_OK (queued); CLM_ERR_INVALID_ARGUMENT (no write or done);
+ *         CLM_ERR_NO_MEMORY (then `done` is not called).
+ * Thread rules: any thread, concurrently; blocks while the queue is full.
+ */
+clm_err import_queue_submit_write(import_queue *queue, import_write_fn write, void *write_arg,
+                                  import_done_fn done, void *arg);
 
 #endif

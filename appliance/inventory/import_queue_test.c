@@ -264,9 +264,89 @@ UNIT_TEST(test_nothing_to_write)
     store_close(st);
 }
 
+/* Other writes (Connectors.Issue's records) share the groups; one that fails fails alone. */
+typedef struct write_item {
+    int index;
+    int runs;      /* times the write ran (reruns included) */
+    int done_calls;
+    clm_err err;
+} write_item;
+
+#define WRITES 6
+#define BAD_WRITE 3
+
+static clm_err write_one(store_txn *txn, void *arg)
+{
+    write_item *w = arg;
+    char target[32];
+    store_audit_event ev = {"test", 1, "/clm.v1.Connectors/Issue", target, "ok"};
+
+    __atomic_add_fetch(&w->runs, 1, __ATOMIC_SEQ_CST);
+    if (w->index == BAD_WRITE)
+        return clm_fail(CLM_ERR_CONFLICT, "write %d refused (test)", w->index);
+    snprintf(target, sizeof(target), "write-%d", w->index);
+    return store_audit_append(txn, &ev, NULL);
+}
+
+static void write_done(void *arg, clm_err err, const char *message)
+{
+    write_item *w = arg;
+
+    (void)message;
+    pthread_mutex_lock(&done_lock);
+    w->done_calls++;
+    w->err = err;
+    pthread_mutex_unlock(&done_lock);
+}
+
+UNIT_TEST(test_other_writes)
+{
+    const char *base = getenv("TEST_TMPDIR");
+    char dir[4096];
+    store *st = NULL;
+    import_queue *q = NULL;
+    static write_item w[WRITES];
+    blocker b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    blocker_arg ba;
+    pthread_t blocker_thread;
+
+    snprintf(dir, sizeof(dir), "%s/import-queue-XXXXXX", base ? base : "/tmp");
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT_EQ(store_open(dir, NULL, tables, 2, &st), CLM_OK);
+    CHECK_INT_EQ(import_queue_new(st, 0, &q), CLM_OK);
+    CHECK_INT_EQ(import_queue_submit_write(q, NULL, NULL, write_done, NULL),
+                 CLM_ERR_INVALID_ARGUMENT);
+    ba = (blocker_arg){st, &b};
+    pthread_create(&blocker_thread, NULL, blocker_main, &ba);
+    pthread_mutex_lock(&b.lock);
+    while (!b.holding)
+        pthread_cond_wait(&b.cond, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    for (int i = 0; i < WRITES; i++) {
+        w[i].index = i;
+        CHECK_INT_EQ(import_queue_submit_write(q, write_one, &w[i], write_done, &w[i]), CLM_OK);
+    }
+    pthread_mutex_lock(&b.lock);
+    b.release = 1;
+    pthread_cond_broadcast(&b.cond);
+    pthread_mutex_unlock(&b.lock);
+    pthread_join(blocker_thread, NULL);
+    import_queue_free(q);
+    for (int i = 0; i < WRITES; i++) {
+        CHECK_INT_EQ(w[i].done_calls, 1);
+        CHECK_INT_EQ(w[i].err, i == BAD_WRITE ? CLM_ERR_CONFLICT : CLM_OK);
+    }
+    /* The writes queued behind the held writer share groups: the ones before the bad
+       write in its group ran again without it. */
+    CHECK(w[BAD_WRITE].runs == 1);
+    CHECK(w[0].runs >= 1 && w[WRITES - 1].runs >= 1);
+    store_close(st);
+}
+
 int main(void)
 {
     UNIT_RUN(test_group_commit);
+    UNIT_RUN(test_other_writes);
     UNIT_RUN(test_nothing_to_write);
     return unit_report();
 }

@@ -747,7 +747,7 @@ static clm_err fake_connector_txn(store_txn *txn, void *arg)
 
     k.name = "pend";
     k.type = "pending-test";
-    return connector_create(txn, arg, &k, 0, &c);
+    return connector_create(txn, arg, seal_k, &k, 0, &c);
 }
 
 UNIT_TEST(pending_then_issued_and_rejected)
@@ -818,7 +818,7 @@ static clm_err setup_txn(store_txn *txn, void *arg)
     k.name = "lca";
     k.type = "local";
     if ((err = group_ensure_default(txn, 0)) != CLM_OK ||
-        (err = connector_create(txn, arena, &k, 0, &c)) != CLM_OK)
+        (err = connector_create(txn, arena, seal_k, &k, 0, &c)) != CLM_OK)
         return err;
     d.organization = "Example Org";
     d.country = "DE";

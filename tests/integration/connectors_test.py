@@ -4,16 +4,21 @@ intermediate, or an imported key and chain), issue certificates (key made in the
 appliance, or an uploaded CSR), check them with `openssl verify` and `openssl x509`,
 revoke one and check the CRL with `openssl crl -verify`. Bad input is refused naming the
 field, and nothing is stored; a viewer cannot change connectors; no secret reaches a
-reply or the clmd log.
+reply or the clmd log. A cfssl connector (the real `cfssl serve`) issues into the
+inventory through Connectors.Issue, with its auth_key: a secret vendor field, sealed at
+rest, never in Get/List/clmctl output or the clmd log, kept by an update that leaves it
+empty.
 """
+import json
 import os
 import subprocess
 import tempfile
+import time
 
 import grpc
 
 from clm.v1 import connectors_pb2, connectors_pb2_grpc, groups_pb2, inventory_pb2, inventory_pb2_grpc
-from harness import CLMD, Clmd, check, clmctl, run_cases
+from harness import CLMD, Clmd, check, clmctl, free_port, run_cases
 
 
 def tmpdir():
@@ -157,6 +162,27 @@ def test_local_ca_end_to_end():
     check(r.returncode != 0 and "FAILED_PRECONDITION" in r.stderr, f"rm refused while it issued: {r.stderr}")
 
     # audit entries for the writes
+    # Issue keeps adapter instances open: one that answered "not set up" is not kept, so
+    # the CA set up afterwards issues at once
+    r = clmctl(d, "connector", "create", "late")
+    check(r.returncode == 0, f"create late: {r.stderr}")
+    for _ in range(2):
+        r = clmctl(d, "ca", "issue", "late", "--cn", "late.example.test")
+        check(r.returncode != 0 and "not set up" in r.stderr, f"late is not set up: {r.stderr}")
+    r = clmctl(d, "ca", "init", "late", "--root-cn", "Late Root", "--intermediate-cn", "Late Issuing")
+    check(r.returncode == 0, f"init late: {r.stderr}")
+    r = clmctl(d, "ca", "issue", "late", "--cn", "late.example.test")
+    check(r.returncode == 0 and '"serial"' in r.stdout, f"late issues once set up: {r.stdout}{r.stderr}")
+    # an update (a new record version) opens a new instance: its fields apply at once
+    u = stub.UpdateConnector(connectors_pb2.UpdateConnectorRequest(
+        name="late", connector=connectors_pb2.Connector(
+            name="late", type="local", fields=[connectors_pb2.Field(name="crl_url", value="http://crl.example.test/late.crl")])))
+    check(u.fields[0].value == "http://crl.example.test/late.crl", "update late")
+    out = os.path.join(d, "late.pem")
+    r = clmctl(d, "ca", "issue", "late", "--cn", "late2.example.test", "--out", out)
+    text = openssl("x509", "-in", out, "-noout", "-text").stdout
+    check(r.returncode == 0 and "http://crl.example.test/late.crl" in text, f"the updated crl_url is used: {text[-600:]}")
+
     r = clmctl(d, "audit", "ls", "--json")
     for method in ("CreateConnector", "InitLocalCa", "Issue", "Revoke", "GetCrl"):
         check(f"/clm.v1.Connectors/{method}" in r.stdout, f"audited: {method}")
@@ -359,5 +385,131 @@ def test_bad_input():
     check("Sanitizer" not in log and "runtime error" not in log, f"no sanitizer report (ASan builds): {log[-3000:]}")
 
 
+CFSSL_KEY = "6b3c1f0e9a8d7c6b5a4f3e2d1c0b9a88"      # the server's auth key (hex)
+WRONG_KEY = "00112233445566778899aabbccddeeff"
+
+
+class Cfssl:
+    """`cfssl serve` on a loopback port with its own CA and a config with an auth key."""
+
+    def __init__(self, d):
+        self.dir = os.path.join(d, "cfssl")
+        os.mkdir(self.dir)
+        write(self.dir, "ca.json", '{"CN":"clm cfssl CA","key":{"algo":"ecdsa","size":256}}')
+        out = subprocess.run(["cfssl", "gencert", "-initca", "ca.json"], cwd=self.dir, capture_output=True,
+                             text=True, check=True).stdout
+        subprocess.run(["cfssljson", "-bare", "ca"], cwd=self.dir, input=out, capture_output=True, text=True,
+                       check=True)
+        write(self.dir, "config.json", json.dumps({
+            "signing": {"default": {"expiry": "168h", "usages": ["signing", "server auth"]},
+                        "profiles": {"server": {"expiry": "720h", "usages": ["signing", "server auth"]},
+                                     "secure": {"expiry": "48h", "usages": ["signing", "server auth"],
+                                                "auth_key": "k1"}}},
+            "auth_keys": {"k1": {"type": "standard", "key": CFSSL_KEY}}}))
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, "serve.log"), "w")
+        self.proc = subprocess.Popen(["cfssl", "serve", "-address=127.0.0.1", f"-port={self.port}", "-ca=ca.pem",
+                                      "-ca-key=ca-key.pem", "-config=config.json"], cwd=self.dir,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            with open(os.path.join(self.dir, "serve.log")) as f:
+                if "Now listening" in f.read():
+                    break
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ca = os.path.join(self.dir, "ca.pem")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def test_cfssl_and_secret_field():
+    d, s, stub, inv = start()
+    cf = Cfssl(d)
+    try:
+        r = clmctl(d, "connector", "create", "--type", "cfssl", "--profile", "secure",
+                   "--field", f"url={cf.url}", "--field", f"auth_key={CFSSL_KEY}",
+                   "--field", "profiles=server,secure", "--description", "cfssl on loopback", "cf")
+        check(r.returncode == 0 and '"name": "cf"' in r.stdout, f"create cfssl connector: {r.stdout}{r.stderr}")
+        check(CFSSL_KEY not in r.stdout + r.stderr, "the create reply has no auth_key")
+
+        c = stub.GetConnector(connectors_pb2.GetConnectorRequest(name="cf"))
+        fields = {f.name: f for f in c.fields}
+        check(fields["auth_key"].secret and fields["auth_key"].value == "", f"Get shows the key as set, empty: {fields}")
+        check(fields["url"].value == cf.url and not fields["url"].secret, "other fields are shown")
+        check(CFSSL_KEY.encode() not in c.SerializeToString(), "GetConnector carries no key")
+        lst = stub.ListConnectors(connectors_pb2.ListConnectorsRequest())
+        check(CFSSL_KEY.encode() not in lst.SerializeToString(), "ListConnectors carries no key")
+        for args in (["connector", "show", "cf"], ["connector", "ls"]):
+            r = clmctl(d, *args)
+            check(r.returncode == 0 and CFSSL_KEY not in r.stdout + r.stderr, f"clmctl {args[1]}: no key")
+        r = clmctl(d, "connector", "show", "cf")
+        check('"secret": true' in r.stdout, f"clmctl shows the field as secret: {r.stdout}")
+
+        # Connectors.Issue: key and CSR made in the appliance, signed by cfssl (authsign,
+        # profile "secure"), stored in the inventory
+        n = cert_count(inv)
+        out = stub.Issue(connectors_pb2.IssueRequest(connector="cf", common_name="cf.example.test",
+                                                     dns_names=["cf.example.test", "www.cf.example.test"]))
+        check(out.key_in_appliance and out.sha256, f"issued: {out.serial}")
+        leaf = write(d, "cf-leaf.pem", out.certificate_pem)
+        r = openssl("verify", "-CAfile", cf.ca, leaf)
+        check(r.returncode == 0, f"the certificate verifies under cfssl's CA: {r.stdout}{r.stderr}")
+        text = openssl("x509", "-in", leaf, "-noout", "-text", "-dates").stdout
+        check("DNS:cf.example.test, DNS:www.cf.example.test" in text, f"SANs from the CSR: {text[:300]}")
+        check(split_pems(out.chain_pem) == split_pems(open(cf.ca).read()), "the chain is cfssl's CA (info)")
+        cert = inv.GetCertificate(inventory_pb2.GetCertificateRequest(id=out.sha256))
+        check(any(src.kind == "connector" and src.device == "cf" for src in cert.sources), "in the inventory")
+        check(cert_count(inv) == n + 1, "one certificate more")
+
+        # an update that sends the Get view back (auth_key empty) keeps the key
+        c.description = "edited"
+        c.ClearField("created_at")
+        c.ClearField("updated_at")
+        u = stub.UpdateConnector(connectors_pb2.UpdateConnectorRequest(name="cf", connector=c))
+        check(u.description == "edited" and CFSSL_KEY.encode() not in u.SerializeToString(), "update keeps the key")
+        out2 = stub.Issue(connectors_pb2.IssueRequest(connector="cf", common_name="kept.example.test"))
+        check(out2.serial != "", "issues after the update with the kept key")
+        # an unknown profile is refused, nothing stored
+        try:
+            stub.Issue(connectors_pb2.IssueRequest(connector="cf", common_name="x.example.test",
+                                                   fields=[connectors_pb2.Field(name="profile", value="gold")]))
+            check(False, "unknown profile refused")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and "\"gold\" is not one of" in e.details(),
+                  f"unknown profile: {e.details()}")
+        # a wrong key: rejected with cfssl's reason, the key in no message
+        for f in c.fields:
+            if f.name == "auth_key":
+                f.value = WRONG_KEY
+        stub.UpdateConnector(connectors_pb2.UpdateConnectorRequest(name="cf", connector=c))
+        try:
+            stub.Issue(connectors_pb2.IssueRequest(connector="cf", common_name="x.example.test"))
+            check(False, "wrong key refused")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.INVALID_ARGUMENT and "invalid token" in e.details()
+                  and WRONG_KEY not in e.details(), f"wrong key: {e.details()}")
+        check(cert_count(inv) == n + 2, "nothing stored by the refused issues")
+        # cfssl down: unavailable
+        cf.stop()
+        try:
+            stub.Issue(connectors_pb2.IssueRequest(connector="cf", common_name="x.example.test"))
+            check(False, "cfssl down refused")
+        except grpc.RpcError as e:
+            check(e.code() == grpc.StatusCode.UNAVAILABLE and "cannot be reached" in e.details(),
+                  f"cfssl down: {e.code()} {e.details()}")
+    finally:
+        cf.stop()
+    s.stop()
+    log = s.output()
+    for key in (CFSSL_KEY, WRONG_KEY):
+        check(key not in log, "no auth_key in the clmd log")
+    with open(os.path.join(d, "data.mdb"), "rb") as f:
+        data = f.read()
+    check(CFSSL_KEY.encode() not in data and WRONG_KEY.encode() not in data, "the auth_key is sealed at rest")
+    check("Sanitizer" not in log and "runtime error" not in log, f"no sanitizer report (ASan builds): {log[-3000:]}")
+
+
 if __name__ == "__main__":
-    run_cases([test_local_ca_end_to_end, test_import_and_secrets, test_bad_input])
+    run_cases([test_local_ca_end_to_end, test_import_and_secrets, test_bad_input, test_cfssl_and_secret_field])

@@ -138,6 +138,10 @@ static gpr_timespec call_deadline(const options *opt)
                         gpr_time_from_millis(opt->deadline_ms, GPR_TIMESPAN));
 }
 
+/* The request message every call sends (--request-file); empty when none. */
+static char *request_bytes;
+static size_t request_len;
+
 /* Start one call on `cq` with `tag`; ops flags as given. @return 1 if started. */
 static int slot_start_on(slot *s, grpc_completion_queue *cq, void *tag, uint32_t md_flags,
                          gpr_timespec deadline)
@@ -146,7 +150,13 @@ static int slot_start_on(slot *s, grpc_completion_queue *cq, void *tag, uint32_t
 
     s->call = grpc_channel_create_registered_call(s->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
                                                   s->registered, deadline, NULL);
-    s->send_buf = grpc_raw_byte_buffer_create(NULL, 0); /* an empty request message */
+    /* the --request-file message, or an empty one */
+    if (request_len > 0) {
+        grpc_slice msg = grpc_slice_from_static_buffer(request_bytes, request_len);
+        s->send_buf = grpc_raw_byte_buffer_create(&msg, 1);
+    } else {
+        s->send_buf = grpc_raw_byte_buffer_create(NULL, 0);
+    }
     s->recv_buf = NULL;
     grpc_metadata_array_init(&s->initial_md);
     grpc_metadata_array_init(&s->trailing_md);
@@ -494,6 +504,25 @@ static cpu_sample cpu_now(int watch_pid)
 
 /* ---- main ---- */
 
+/* Read --request-file into request_bytes. @return 1 on success. */
+static int read_request(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long n;
+
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || n > (1 << 20) ||
+        fseek(f, 0, SEEK_SET) != 0 || (request_bytes = malloc((size_t)n + 1)) == NULL ||
+        fread(request_bytes, 1, (size_t)n, f) != (size_t)n) {
+        fprintf(stderr, "loadgen: cannot read the request file %s (at most 1 MiB)\n", path);
+        if (f)
+            fclose(f);
+        return 0;
+    }
+    fclose(f);
+    request_len = (size_t)n;
+    return 1;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: loadgen --target unix:PATH|HOST:PORT [options]\n"
@@ -513,7 +542,9 @@ static void usage(FILE *out)
                  "  --absl-deadlock-check   leave Abseil's mutex deadlock detection on (Debian's\n"
                  "                          default; costs client CPU)\n"
                  "  --watch-pid PID         also report this process's CPU use (the server)\n"
-                 "  --label TEXT            name in the output (default the target)\n");
+                 "  --label TEXT            name in the output (default the target)\n"
+                 "  --request-file FILE     the request message every call sends (protobuf\n"
+                 "                          bytes, e.g. from protoc --encode); default empty\n");
 }
 
 static int parse_options(int argc, char **argv, options *opt)
@@ -534,6 +565,7 @@ static int parse_options(int argc, char **argv, options *opt)
         O_RETRIES,
         O_WATCH,
         O_LABEL,
+        O_REQUEST,
         O_TARGET,
         O_DEADLOCK,
         O_FULL,
@@ -557,6 +589,7 @@ static int parse_options(int argc, char **argv, options *opt)
                                              {"full-stack", no_argument, NULL, O_FULL},
                                              {"watch-pid", required_argument, NULL, O_WATCH},
                                              {"label", required_argument, NULL, O_LABEL},
+                                             {"request-file", required_argument, NULL, O_REQUEST},
                                              {"help", no_argument, NULL, O_HELP},
                                              {NULL, 0, NULL, 0}};
     int c;
@@ -614,6 +647,10 @@ static int parse_options(int argc, char **argv, options *opt)
         case O_FULL: opt->full_stack = 1; break;
         case O_WATCH: opt->watch_pid = (int)n; break;
         case O_LABEL: opt->label = optarg; break;
+        case O_REQUEST:
+            if (!read_request(optarg))
+                return 0;
+            break;
         case O_HELP: usage(stdout); exit(0);
         default: usage(stderr); return 0;
         }
