@@ -216,7 +216,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     st->err = CLM_ERR_CONFIG;
     snprintf(st->message, sizeof(st->message), "%s: [%s] %s: unknown key%s", st->origin,
              section, name,
-             section[0] == '\0' ? " (keys belong in a section: [store], [server], [log], [auth], [scheduler])"
+             section[0] == '\0' ? " (keys belong in a section: [store], [server], [log], [auth], [scheduler], [tls], [renewal])"
                                 : "");
     return 0;
 }

@@ -286,6 +286,27 @@ def test_sweep():
     run = t.sweep()
     check(run.state == "succeeded" and "0 work orders made" in run.progress_message and len(t.orders()) == n,
           f"second sweep makes nothing: {run.progress_message} {len(t.orders())} vs {n}")
+    # the CA Details toggles at enrollment stay with the certificate issued
+    t.groups.CreateGroup(groups_pb2.CreateGroupRequest(group=groups_pb2.Group(
+        name="fast", policy=groups_pb2.GroupPolicy(approval=groups_pb2.ApprovalPolicy(levels=0)))))
+    r = clmctl(t.d, "enroll", "--connector", "lca", "--group", "fast", "--cn", "new.renew.test",
+               "--san", "new.renew.test", "--auto-renew", "0")
+    check(r.returncode != 0 and "request.auto_renew.days_before_expiry" in r.stderr, f"enroll --auto-renew 0: {r.stderr}")
+    r = clmctl(t.d, "enroll", "--connector", "lca", "--group", "fast", "--cn", "new.renew.test",
+               "--san", "new.renew.test", "--auto-regenerate", "20")
+    check(r.returncode == 0 and '"state": "approved"' in r.stdout, f"enroll --auto-regenerate 20: {r.stdout}{r.stderr}")
+    if r.returncode == 0:
+        wo = json.loads(r.stdout)["id"]
+        t.wo.ImplementWorkOrder(workorders_pb2.ImplementWorkOrderRequest(id=wo))
+        o = wait_state(t.wo, wo, ("completed", "failed"))
+        c = t.get(o.certificate_sha256)
+        check(c.auto_regenerate.enabled and c.auto_regenerate.days_before_expiry == 20 and not c.auto_renew.enabled,
+              f"settings from the enrollment: {c.auto_regenerate} {c.auto_renew}")
+        e = t.why(c.sha256)
+        check(e.action == "regenerate" and e.source == "certificate" and e.state == "monitoring"
+              and e.connector == "lca" and e.days == 20, f"why of the enrolled one: {e}")
+    n = len(t.orders())
+
     # dry run: decides, writes nothing
     run = t.sweep({"dry_run": True})
     check(run.state == "succeeded" and "(dry run)" in run.progress_message and len(t.orders()) == n,
