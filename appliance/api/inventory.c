@@ -717,6 +717,7 @@ static clm_err delete_txn(store_txn *txn, void *arg)
     /* its bindings go with it: nothing is left to expect at those endpoints */
     if ((err = inventory_cert_find(txn, rpc_call_arena(op->call), req->id, &r)) != CLM_OK ||
         (err = bindings_remove(txn, rpc_call_arena(op->call), r->id, NULL, 0)) != CLM_OK ||
+        (err = renewal_state_delete(txn, r->id)) != CLM_OK || /* and its renewal lifecycle */
         (err = inventory_cert_delete(txn, r)) != CLM_OK)
         return err;
     return appstore_audit_in(txn, op->call);

@@ -259,6 +259,19 @@ clm_err renewal_state_put(store_txn *txn, Clm__Store__V1__RenewalStateRecord *re
     return store_put(txn, &renewal_lifecycle_table, key, 8, &rec->base, 0);
 }
 
+clm_err renewal_state_delete(store_txn *txn, uint64_t certificate_id)
+{
+    unsigned char key[8];
+    clm_err err;
+
+    clm_put_be64(key, certificate_id);
+    if ((err = store_delete(txn, &renewal_lifecycle_table, key, 8)) == CLM_ERR_NOT_FOUND) {
+        clm_error_clear();
+        err = CLM_OK;
+    }
+    return err;
+}
+
 static void view_of(const Clm__Store__V1__WorkOrderRecord *r, renewal_order_view *out)
 {
     const Clm__V1__WorkOrder *o = r->order;

@@ -143,6 +143,10 @@ clm_err renewal_state_get(store_txn *txn, clm_arena *arena, uint64_t certificate
 /** @brief Write the record (write txn). @return CLM_OK; store errors. */
 clm_err renewal_state_put(store_txn *txn, Clm__Store__V1__RenewalStateRecord *rec);
 
+/** @brief Remove the record of a deleted certificate (write txn). @return CLM_OK (also
+ *  when there was none); store errors. */
+clm_err renewal_state_delete(store_txn *txn, uint64_t certificate_id);
+
 /**
  * @brief The view of the work order `id` ("WO-000042").
  * @return CLM_OK; CLM_ERR_NOT_FOUND; CLM_ERR_INVALID_ARGUMENT (id); store errors.

@@ -331,6 +331,23 @@ static clm_err put_state(store_txn *txn, void *arg)
     return renewal_state_put(txn, arg);
 }
 
+static clm_err delete_state(store_txn *txn, void *arg)
+{
+    (void)arg;
+    return renewal_state_delete(txn, 6);
+}
+
+static clm_err get_state(store_txn *txn, void *arg)
+{
+    clm_arena arena = CLM_ARENA_INIT;
+    Clm__Store__V1__RenewalStateRecord *r;
+    clm_err err = renewal_state_get(txn, &arena, 6, &r);
+
+    (void)arg;
+    clm_arena_free(&arena);
+    return err;
+}
+
 static void sha_of(uint64_t id, char out[65])
 {
     uint8_t sha[32];
@@ -434,6 +451,11 @@ UNIT_TEST(selection)
     c = find(&s, 6);
     CHECK(c != NULL && c->status.count_failure && !c->status.create);
     CHECK(c != NULL && c->status.state == RENEWAL_STATE_FAILED && c->status.failures == 1);
+
+    /* a deleted certificate's record goes with it (twice: no error) */
+    CHECK_INT_EQ(store_update(st, delete_state, NULL), CLM_OK);
+    CHECK_INT_EQ(store_view(st, get_state, NULL), CLM_ERR_NOT_FOUND);
+    CHECK_INT_EQ(store_update(st, delete_state, NULL), CLM_OK);
     store_close(st);
 }
 
