@@ -233,8 +233,24 @@ static clm_err record_txn(store_txn *txn, void *arg)
     record_op *op = arg;
     const renewal_candidate *c = &op->cand->c;
     Clm__Store__V1__RenewalStateRecord rec = CLM__STORE__V1__RENEWAL_STATE_RECORD__INIT;
+    Clm__Store__V1__RenewalStateRecord *now_stored = NULL;
+    clm_arena arena = CLM_ARENA_INIT;
     char what[160];
+    clm_err err;
 
+    /* The order made a moment ago may have completed already (auto-approved, implemented
+       on another worker): renewal_completed() then wrote "renewed", which stays. */
+    if ((err = renewal_state_get(txn, &arena, c->id, &now_stored)) != CLM_OK &&
+        err != CLM_ERR_NOT_FOUND) {
+        clm_arena_free(&arena);
+        return err;
+    }
+    if (now_stored != NULL && op->work_order != NULL &&
+        strcmp(now_stored->work_order, op->work_order) == 0) {
+        clm_arena_free(&arena);
+        return audit(txn, c->sha256, "renewal work order made and already done");
+    }
+    clm_arena_free(&arena);
     if (op->cand->rec != NULL)
         rec = *op->cand->rec;
     rec.certificate_id = c->id;
@@ -263,7 +279,7 @@ static clm_err record_txn(store_txn *txn, void *arg)
     rec.updated_at = op->now_ns;
     snprintf(what, sizeof(what), "renewal %s%s%s", op->state, op->work_order ? ": " : "",
              op->work_order ? op->work_order : "");
-    clm_err err = renewal_state_put(txn, &rec);
+    err = renewal_state_put(txn, &rec);
     return err == CLM_OK ? audit(txn, c->sha256, what) : err;
 }
 
