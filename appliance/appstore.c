@@ -8,6 +8,7 @@
 #include "appliance/endpoints/tables.h"
 #include "appliance/inventory/groups.h"
 #include "appliance/jobs/kinds.h"
+#include "appliance/renewal/lifecycle.h"
 #include "appliance/inventory/tables.h"
 #include "appliance/workorders/workorders.h"
 #include "scheduler/scheduler.h"
@@ -28,6 +29,7 @@ static const store_table *const appliance_tables[] = {
     &connector_table,
     &connector_state_table,
     &workorder_table,
+    &renewal_lifecycle_table,
 };
 
 static clm_err ensure_defaults(store_txn *txn, void *arg)

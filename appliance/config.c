@@ -87,6 +87,22 @@ static const config_key config_keys[] = {
     {"tls", "validation_history_days", "validation-history-days", "CLM_VALIDATION_HISTORY_DAYS",
      KEY_INT, NUM(validation_history_days), 1, 3650, "30",
      "push validation results kept for the report"},
+    {"renewal", "interval", "renewal-interval", "CLM_RENEWAL_INTERVAL", KEY_SECONDS,
+     NUM(renewal_interval_s), 0, 7 * 86400, "24h",
+     "the renewal sweep runs this often (schedule \"renewal-sweep\", made at first start); 0: "
+     "none"},
+    {"renewal", "max_per_connector", "renewal-max-per-connector", "CLM_RENEWAL_MAX_PER_CONNECTOR",
+     KEY_INT, NUM(renewal_max_per_connector), 1, 100000, "100",
+     "renewal work orders one sweep makes per CA connector (the rest wait, \"rate-limited\")"},
+    {"renewal", "retry_base", "renewal-retry-base", "CLM_RENEWAL_RETRY_BASE", KEY_SECONDS,
+     NUM(renewal_retry_base_s), 1, 86400, "5m",
+     "wait after a failed renewal before the sweep tries again (doubled per failure)"},
+    {"renewal", "retry_cap", "renewal-retry-cap", "CLM_RENEWAL_RETRY_CAP", KEY_SECONDS,
+     NUM(renewal_retry_cap_s), 1, 7 * 86400, "24h", "the longest wait between renewal attempts"},
+    {"renewal", "lifetime_percent", "renewal-lifetime-percent", "CLM_RENEWAL_LIFETIME_PERCENT",
+     KEY_INT, NUM(renewal_lifetime_percent), 1, 99, "33",
+     "short-lived certificates (days before expiry >= lifetime) renew when this share of "
+     "the lifetime remains"},
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -200,7 +216,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     st->err = CLM_ERR_CONFIG;
     snprintf(st->message, sizeof(st->message), "%s: [%s] %s: unknown key%s", st->origin,
              section, name,
-             section[0] == '\0' ? " (keys belong in a section: [store], [server], [log], [auth], [scheduler])"
+             section[0] == '\0' ? " (keys belong in a section: [store], [server], [log], [auth], [scheduler], [tls], [renewal])"
                                 : "");
     return 0;
 }

@@ -46,6 +46,11 @@ typedef struct clm_config {
     int tls_handshake_timeout_ms; /* [tls] handshake_timeout_ms */
     int validation_interval_s;    /* [tls] validation_interval: 0 = no default schedule */
     int validation_history_days;  /* [tls] validation_history_days */
+    int renewal_interval_s;       /* [renewal] interval: the default "renewal-sweep" schedule; 0 = none */
+    int renewal_max_per_connector; /* [renewal] max_per_connector: work orders per connector per sweep */
+    int renewal_retry_base_s;     /* [renewal] retry_base: the first wait after a failure */
+    int renewal_retry_cap_s;      /* [renewal] retry_cap: the longest wait */
+    int renewal_lifetime_percent; /* [renewal] lifetime_percent: short-lived rule (policy.h) */
 } clm_config;
 
 typedef enum config_action {

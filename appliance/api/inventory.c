@@ -18,6 +18,8 @@
 #include "appliance/inventory/import_queue.h"
 #include "appliance/inventory/query.h"
 #include "appliance/inventory/tables.h"
+#include "appliance/renewal/lifecycle.h"
+#include "appliance/ca/connectors.h"
 #include "clm/v1/inventory.pb-c.h"
 #include "lib/base/log.h"
 #include "lib/pki/cert.h"
@@ -148,6 +150,10 @@ static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, group_cach
     c->parent_sha256 = lineage(txn, arena, r->parent_id);
     c->child_sha256 = lineage(txn, arena, r->child_id);
     c->has_private_key = r->sealed_private_key.len > 0;
+    c->auto_renew = r->auto_renew;
+    c->auto_regenerate = r->auto_regenerate;
+    c->re_enroll = r->re_enroll;
+    c->connector = r->connector;
     c->created_at = convert_timestamp_ns(arena, r->created_at);
     c->updated_at = convert_timestamp_ns(arena, r->updated_at);
     return c;
@@ -586,10 +592,27 @@ static clm_err apply_update(store_txn *txn, clm_arena *arena,
             clm_err err = link_renewal(txn, arena, req->renewal_of, r, now_ns);
             if (err != CLM_OK)
                 return err;
+        } else if (strcmp(m, "auto_renew") == 0) {
+            r->auto_renew = req->auto_renew;
+        } else if (strcmp(m, "auto_regenerate") == 0) {
+            r->auto_regenerate = req->auto_regenerate;
+        } else if (strcmp(m, "re_enroll") == 0) {
+            r->re_enroll = req->re_enroll;
+        } else if (strcmp(m, "connector") == 0) {
+            if (req->connector[0] != '\0') {
+                Clm__Store__V1__ConnectorRecord *conn;
+                clm_err err = connector_find(txn, arena, req->connector, "connector", &conn);
+                if (err != CLM_OK)
+                    return err;
+                r->connector = conn->name;
+            } else {
+                r->connector = "";
+            }
         } else {
             return clm_fail(CLM_ERR_INVALID_ARGUMENT,
                             "update_mask[%zu]: '%s' is not one of status, group, attributes, "
-                            "device_name, application_ip, tracking_id, renewal_of", i, m);
+                            "device_name, application_ip, tracking_id, renewal_of, auto_renew, "
+                            "auto_regenerate, re_enroll, connector", i, m);
         }
     }
     return CLM_OK;
@@ -631,6 +654,21 @@ static clm_err update_certificate(rpc_call *call, const ProtobufCMessage *reques
         (err = check_generic(req->application_ip, "application_ip")) ||
         (err = check_generic(req->tracking_id, "tracking_id")))
         return err;
+    {
+        const Clm__V1__RenewalSetting *settings[] = {req->auto_renew, req->auto_regenerate,
+                                                     req->re_enroll};
+        static const char *const names[] = {"auto_renew", "auto_regenerate", "re_enroll"};
+        for (size_t i = 0; i < 3; i++)
+            if (settings[i] != NULL && settings[i]->enabled &&
+                (settings[i]->days_before_expiry < RENEWAL_DAYS_MIN ||
+                 settings[i]->days_before_expiry > RENEWAL_DAYS_MAX))
+                return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                                "%s.days_before_expiry: %u is outside %d-%d", names[i],
+                                settings[i]->days_before_expiry, RENEWAL_DAYS_MIN,
+                                RENEWAL_DAYS_MAX);
+        if (strlen(req->connector) > 64)
+            return clm_fail(CLM_ERR_INVALID_ARGUMENT, "connector: at most 64 characters");
+    }
     if (req->renewal_of[0] != '\0') {
         unsigned char digest[32];
         size_t len;
@@ -638,6 +676,33 @@ static clm_err update_certificate(rpc_call *call, const ProtobufCMessage *reques
             return err;
     }
     return store_update(op.app->store, update_txn, &op);
+}
+
+/* ---- ExplainRenewal ---- */
+
+static clm_err explain_txn(store_txn *txn, void *arg)
+{
+    inventory_op *op = arg;
+    const Clm__V1__GetCertificateRequest *req = (const void *)op->request;
+    clm_arena *arena = rpc_call_arena(op->call);
+    const clm_config *cfg = &op->app->config;
+    renewal_options opt = {cfg->renewal_retry_base_s, cfg->renewal_retry_cap_s,
+                           (uint32_t)cfg->renewal_lifetime_percent, 0};
+    Clm__Store__V1__CertificateRecord *r;
+    clm_err err = inventory_cert_find(txn, arena, req->id, &r);
+
+    if (err != CLM_OK)
+        return err;
+    return renewal_explain(txn, arena, r, op->now_ns / CLM_NS_PER_SEC, &opt,
+                           (Clm__V1__RenewalExplanation *)op->response);
+}
+
+static clm_err explain_renewal(rpc_call *call, const ProtobufCMessage *request,
+                               ProtobufCMessage *response)
+{
+    inventory_op op = op_of(call, request, response);
+
+    return store_view(op.app->store, explain_txn, &op);
 }
 
 /* ---- Delete ---- */
@@ -652,6 +717,7 @@ static clm_err delete_txn(store_txn *txn, void *arg)
     /* its bindings go with it: nothing is left to expect at those endpoints */
     if ((err = inventory_cert_find(txn, rpc_call_arena(op->call), req->id, &r)) != CLM_OK ||
         (err = bindings_remove(txn, rpc_call_arena(op->call), r->id, NULL, 0)) != CLM_OK ||
+        (err = renewal_state_delete(txn, r->id)) != CLM_OK || /* and its renewal lifecycle */
         (err = inventory_cert_delete(txn, r)) != CLM_OK)
         return err;
     return appstore_audit_in(txn, op->call);
@@ -760,5 +826,8 @@ const rpc_method inventory_methods[] = {
     {"/clm.v1.Inventory/ExpiryHistogram", RPC_UNARY, RPC_ROLES_ANY, 0,
      &clm__v1__expiry_histogram_request__descriptor,
      &clm__v1__expiry_histogram_response__descriptor, expiry_histogram, NULL},
+    {"/clm.v1.Inventory/ExplainRenewal", RPC_UNARY, RPC_ROLES_ANY, 0,
+     &clm__v1__get_certificate_request__descriptor, &clm__v1__renewal_explanation__descriptor,
+     explain_renewal, NULL},
 };
 const size_t inventory_methods_count = sizeof(inventory_methods) / sizeof(inventory_methods[0]);

@@ -47,7 +47,7 @@ static workorder_context context_of(rpc_call *call)
     const rpc_peer *peer = rpc_call_peer(call);
     workorder_context ctx = {app->store, app->seal, app->clock, app->sched,
                              rpc_call_arena(call), {peer->identity, peer->role},
-                             audit_call, call, wake, rpc_call_server(call)};
+                             audit_call, call, wake, rpc_call_server(call), NULL, NULL};
     return ctx;
 }
 

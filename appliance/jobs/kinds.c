@@ -29,6 +29,12 @@ static job_kind_row kind_rows[] = {
      "implement one approved work order (params: work_order, the number): key, CSR, the "
      "CA, the inventory; a pending CA is polled by a later run. Queued by ImplementWorkOrder",
      job_work_order_check},
+    {{.name = "renewal-sweep", .run = job_renewal_sweep, .max_concurrency = 1,
+      .retry = {.max_attempts = 3, .base_backoff_ms = 60000}},
+     "make renew / regenerate / re-enroll work orders for the Managed certificates whose "
+     "renewal window opened (params: dry_run, limit, group, max_per_connector); keeps each "
+     "certificate's renewal lifecycle (clmctl cert why)",
+     job_renewal_sweep_check},
     {{.name = "diag-wait", .run = job_diag_wait, .max_concurrency = 16,
       .retry = {.max_attempts = 5}},
      "diagnostic: waits the given seconds with progress; with marker_dir, writes one "
@@ -50,19 +56,19 @@ clm_err jobs_check_params(const char *kind, const char *params, size_t len, cons
     return CLM_OK;
 }
 
-clm_err jobs_ensure_default_schedules(sched *s, clm_app *app)
+static clm_err ensure_schedule(sched *s, const char *kind, int interval_s)
 {
     sched_schedule_spec spec;
     char cron[32];
     uint64_t id;
     clm_err err;
 
-    if (app->config.validation_interval_s <= 0)
+    if (interval_s <= 0)
         return CLM_OK;
     memset(&spec, 0, sizeof(spec));
-    snprintf(cron, sizeof(cron), "@every %ds", app->config.validation_interval_s);
-    spec.name = "push-validation";
-    spec.kind = "push-validation";
+    snprintf(cron, sizeof(cron), "@every %ds", interval_s);
+    spec.name = kind;
+    spec.kind = kind;
     spec.cron = cron;
     spec.enabled = true;
     err = sched_schedule_create(s, &spec, NULL, &id);
@@ -73,6 +79,14 @@ clm_err jobs_ensure_default_schedules(sched *s, clm_app *app)
     if (err == CLM_OK)
         CLM_LOG_INFO("schedule.default", "name", spec.name, "cron", cron);
     return err;
+}
+
+clm_err jobs_ensure_default_schedules(sched *s, clm_app *app)
+{
+    clm_err err = ensure_schedule(s, "push-validation", app->config.validation_interval_s);
+
+    return err == CLM_OK ? ensure_schedule(s, "renewal-sweep", app->config.renewal_interval_s)
+                         : err;
 }
 
 clm_err jobs_register_kinds(sched *s, clm_app *app)

@@ -43,7 +43,8 @@ clm_err jobs_check_params(const char *kind, const char *params, size_t len, cons
 
 /**
  * @brief The schedules clmd makes at its first start (when missing): "push-validation"
- * every [tls] validation_interval (none when 0). An admin may change or delete them;
+ * every [tls] validation_interval, "renewal-sweep" every [renewal] interval (each none
+ * when its interval is 0). An admin may change or delete them;
  * a deleted one comes back at the next start only if the interval is set.
  */
 clm_err jobs_ensure_default_schedules(sched *s, clm_app *app);
@@ -54,10 +55,12 @@ sched_outcome job_expiry_notice(sched_ctx *ctx, void *app);
 sched_outcome job_tls_discovery(sched_ctx *ctx, void *app);
 sched_outcome job_push_validation(sched_ctx *ctx, void *app);
 sched_outcome job_work_order(sched_ctx *ctx, void *app);
+sched_outcome job_renewal_sweep(sched_ctx *ctx, void *app);
 
 /* Their params checks. */
 clm_err job_tls_discovery_check(const char *params, size_t len, const clm_app *app);
 clm_err job_push_validation_check(const char *params, size_t len, const clm_app *app);
 clm_err job_work_order_check(const char *params, size_t len, const clm_app *app);
+clm_err job_renewal_sweep_check(const char *params, size_t len, const clm_app *app);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Fuzz target: the params checks of the TLS job kinds (tls-discovery, push-validation)
- * and of work-order, which read JSON that comes through the API (CreateSchedule, RunNow).
- * The first byte picks the kind (mod 3). A real store in a temporary directory answers the group lookups.
+ * and of work-order and renewal-sweep, which read JSON that comes through the API
+ * (CreateSchedule, RunNow). The first byte picks the kind: 'R' renewal-sweep, else mod 3. A real store in a temporary directory answers the group lookups.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size == 0)
         return 0;
-    const char *kind = data[0] % 3 == 1 ? "push-validation"
+    const char *kind = data[0] == 'R'      ? "renewal-sweep"
+                     : data[0] % 3 == 1 ? "push-validation"
                      : data[0] % 3 == 2 ? "work-order" : "tls-discovery";
     clm_err err = jobs_check_params(kind, (const char *)data + 1, size - 1, app);
     if (err != CLM_OK && err != CLM_ERR_INVALID_ARGUMENT && err != CLM_ERR_PERMISSION &&

@@ -15,6 +15,7 @@
 
 #include "appliance/app.h"
 #include "appliance/jobs/kinds.h"
+#include "appliance/renewal/lifecycle.h"
 #include "appliance/workorders/workorders.h"
 #include "store/audit.h"
 
@@ -64,13 +65,30 @@ static void wake(void *arg)
         rpc_server_wake_watchers(app->server);
 }
 
+/* A renewal completed: the lifecycle's transfer rule, state and auto-push seam
+   (appliance/renewal/lifecycle.h), inside the transaction that completes the order. */
+typedef struct renewed_arg {
+    clm_arena *arena;
+    const clm_clock *clock;
+} renewed_arg;
+
+static clm_err renewed(store_txn *txn, void *arg, Clm__Store__V1__CertificateRecord *parent,
+                       Clm__Store__V1__CertificateRecord *child, const Clm__V1__WorkOrder *order)
+{
+    renewed_arg *r = arg;
+
+    return renewal_completed(txn, r->arena, parent, child, order, clm_clock_now_ns(r->clock));
+}
+
 sched_outcome job_work_order(sched_ctx *ctx, void *arg)
 {
     clm_app *app = arg;
     clm_arena arena = CLM_ARENA_INIT;
     const sched_kind *k = sched_kind_find(app->sched, WORKORDER_JOB_KIND);
+    renewed_arg ra = {&arena, app->clock};
     workorder_context wctx = {app->store, app->seal, app->clock, app->sched, &arena,
-                              {JOB_IDENTITY, RPC_ROLE_ADMIN}, audit_job, NULL, wake, app};
+                              {JOB_IDENTITY, RPC_ROLE_ADMIN}, audit_job, NULL, wake, app,
+                              renewed, &ra};
     char message[SCHED_MESSAGE_MAX];
     sched_outcome outcome;
     size_t len;

@@ -178,8 +178,24 @@ static clm_err complete_in(store_txn *txn, void *arg)
             return err;
         child->parent_id = parent->id;
         parent->child_id = child->id;
+        if (im->ctx->renewed != NULL &&
+            (err = im->ctx->renewed(txn, im->ctx->renewed_arg, parent, child, r->order)) != CLM_OK)
+            return err;
         if ((err = inventory_cert_put(txn, child, now)) != CLM_OK ||
             (err = inventory_cert_put(txn, parent, now)) != CLM_OK)
+            return err;
+    }
+    if (!c->mark_revoked && im->target == NULL && r->order->request != NULL &&
+        (r->order->request->auto_renew || r->order->request->auto_regenerate ||
+         r->order->request->re_enroll)) {
+        /* an enrollment: the CA Details toggles stay with the certificate */
+        Clm__Store__V1__CertificateRecord *issued;
+        if ((err = inventory_cert_find(txn, im->ctx->arena, c->sha256, &issued)) != CLM_OK)
+            return err;
+        issued->auto_renew = r->order->request->auto_renew;
+        issued->auto_regenerate = r->order->request->auto_regenerate;
+        issued->re_enroll = r->order->request->re_enroll;
+        if ((err = inventory_cert_put(txn, issued, clm_clock_now_ns(im->ctx->clock))) != CLM_OK)
             return err;
     }
     r->order->certificate_sha256 = (char *)c->sha256;

@@ -329,6 +329,8 @@ static clm_err seal_password(const workorder_context *ctx, uint64_t id, const ch
 
 static const char *connector_of_cert(const Clm__Store__V1__CertificateRecord *cert)
 {
+    if (cert->connector != NULL && cert->connector[0] != '\0') /* UpdateCertificate's */
+        return cert->connector;
     for (size_t i = 0; i < cert->n_sources; i++)
         if (strcmp(cert->sources[i]->kind, CONNECTOR_SOURCE_KIND) == 0)
             return cert->sources[i]->device;

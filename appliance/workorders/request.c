@@ -159,10 +159,25 @@ static clm_err check_attachments(const Clm__V1__EnrollmentRequest *r)
     return CLM_OK;
 }
 
+/* The CA Details toggles: days before expiry 1-120 when enabled (the guide's range). */
+static clm_err check_setting(const Clm__V1__RenewalSetting *s, const char *name)
+{
+    if (s != NULL && s->enabled && (s->days_before_expiry < 1 || s->days_before_expiry > 120))
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "request.%s.days_before_expiry: %u is outside 1-120", name,
+                        s->days_before_expiry);
+    return CLM_OK;
+}
+
 static clm_err check_request(const Clm__V1__EnrollmentRequest *r)
 {
     unsigned char ip[16];
     clm_err err;
+
+    if ((err = check_setting(r->auto_renew, "auto_renew")) != CLM_OK ||
+        (err = check_setting(r->auto_regenerate, "auto_regenerate")) != CLM_OK ||
+        (err = check_setting(r->re_enroll, "re_enroll")) != CLM_OK)
+        return err;
 
     if (r->n_fields > 64)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "request.fields: %zu given, at most 64",

@@ -49,6 +49,7 @@
 #include <stdint.h>
 
 #include "appliance/rpc/rpc.h"
+#include "clm/store/v1/inventory.pb-c.h"
 #include "clm/store/v1/workorders.pb-c.h"
 #include "clm/v1/workorders.pb-c.h"
 #include "lib/base/arena.h"
@@ -154,6 +155,13 @@ typedef struct workorder_context {
     /* MAY: called after each committed change (wakes watchers) */
     void (*changed)(void *arg);
     void *changed_arg;
+    /* MAY: a renewal completed: called inside the transaction that stores the new
+       certificate and completes the order, after the child is linked to its parent and
+       before both are written back (so it may change them: the renewal lifecycle's
+       transfer rule, appliance/renewal/lifecycle.h renewal_completed) */
+    clm_err (*renewed)(store_txn *txn, void *arg, Clm__Store__V1__CertificateRecord *parent,
+                       Clm__Store__V1__CertificateRecord *child, const Clm__V1__WorkOrder *order);
+    void *renewed_arg;
 } workorder_context;
 
 /**
@@ -187,7 +195,9 @@ clm_err workorder_create(const workorder_context *ctx, const Clm__V1__CreateWork
  * The request copies the certificate's names (CN, DNS SANs), attributes and generic
  * fields; renew reuses the sealed key, the others make a new key of the same type. The
  * new certificate becomes the child of the old one (parent_id / child_id); moving the
- * auto-renew settings to it is the sweep's business.
+ * auto-renew settings to it is ctx->renewed's business (the work-order job sets it).
+ * An enroll order's request.auto_renew / auto_regenerate / re_enroll are stored on the
+ * certificate it issues.
  * @return as workorder_create(); CLM_ERR_INVALID_ARGUMENT for kind enroll or revoke.
  */
 clm_err workorder_create_renewal(const workorder_context *ctx, workorder_kind kind,

@@ -160,7 +160,7 @@ static clm_err audit_test(store_txn *txn, void *arg, const char *target, const c
 static workorder_context context(clm_arena *arena)
 {
     workorder_context ctx = {st, seal_k, &fake.clock, NULL, arena, OPERATOR,
-                             audit_test, NULL, NULL, NULL};
+                             audit_test, NULL, NULL, NULL, NULL, NULL};
     return ctx;
 }
 

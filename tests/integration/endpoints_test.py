@@ -75,7 +75,7 @@ def start_clmd(extra=(), d=None):
     d = d or tempfile.mkdtemp(prefix="clm-ep-data-")
     s = Clmd(d, extra=["--tls-allow", "127.0.0.1, ::1", "--tls-ca-file", FX.ca_file,
                        "--tls-connect-timeout-ms", "1000", "--tls-handshake-timeout-ms", "1500",
-                       "--validation-interval", "0", *extra])
+                       "--validation-interval", "0", "--renewal-interval", "0", *extra])
     ch = grpc.insecure_channel(f"unix:{s.socket}")
     return d, s, ch
 

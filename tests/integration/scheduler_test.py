@@ -37,7 +37,7 @@ def runs(d, *args):
 
 def test_schedules_and_bad_input():
     d = tmpdir()
-    s = Clmd(d, extra=["--validation-interval", "0"])
+    s = Clmd(d, extra=["--validation-interval", "0", "--renewal-interval", "0"])
     r = clmctl(d, "job", "kinds")
     check("diag-wait" in r.stdout, "kinds listed")
     bad = [
@@ -107,7 +107,7 @@ def test_crash_recovery_kill9():
     d = tmpdir()
     markers = tmpdir()
     os.chmod(markers, 0o777)
-    s = Clmd(d, extra=["--scheduler-workers", "4", "--validation-interval", "0"])
+    s = Clmd(d, extra=["--scheduler-workers", "4", "--validation-interval", "0", "--renewal-interval", "0"])
     total = 24
     for _ in range(total):
         r = clmctl(d, "job", "run", "diag-wait", "--params",
@@ -119,7 +119,7 @@ def test_crash_recovery_kill9():
         time.sleep(rng.uniform(0.1, 1.0))
         s.stop(sig=signal.SIGKILL)
         kills += 1
-        s = Clmd(d, extra=["--scheduler-workers", "4", "--validation-interval", "0"])
+        s = Clmd(d, extra=["--scheduler-workers", "4", "--validation-interval", "0", "--renewal-interval", "0"])
     deadline = time.time() + 120
     while time.time() < deadline:
         states = [x["state"] for x in runs(d)]
@@ -173,7 +173,7 @@ class Hook(http.server.BaseHTTPRequestHandler):
 def test_expiry_notice_webhook():
     pki = Pki()
     d = tmpdir()
-    s = Clmd(d, extra=["--validation-interval", "0"])
+    s = Clmd(d, extra=["--validation-interval", "0", "--renewal-interval", "0"])
     soon = pki.leaf("soon.example.com", days=10)
     grouped = pki.leaf("grouped.example.com", days=50)
     later = pki.leaf("later.example.com", days=50)

@@ -442,16 +442,39 @@ static int cmd_cert_export(clmctl_globals *g, int argc, char **argv)
     return rc;
 }
 
+/* "DAYS" (1-120) enables with that lead; "off" disables. */
+static int parse_setting(const char *text, const char *flag, Clm__V1__RenewalSetting *out)
+{
+    char *end;
+    long days;
+
+    clm__v1__renewal_setting__init(out);
+    if (strcmp(text, "off") == 0)
+        return 1;
+    errno = 0;
+    days = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || days < 1 || days > 120) {
+        fprintf(stderr, "clmctl: --%s: '%s' is not DAYS (1-120) or off\n", flag, text);
+        return 0;
+    }
+    out->enabled = 1;
+    out->days_before_expiry = (uint32_t)days;
+    return 1;
+}
+
 static int cmd_cert_set(clmctl_globals *g, int argc, char **argv)
 {
     static const struct option options[] = {
         {"status", required_argument, NULL, 's'},         {"group", required_argument, NULL, 'g'},
         {"attr", required_argument, NULL, 'a'},           {"device-name", required_argument, NULL, 'd'},
         {"application-ip", required_argument, NULL, 'i'}, {"tracking-id", required_argument, NULL, 't'},
-        {"renewal-of", required_argument, NULL, 'r'},     {NULL, 0, NULL, 0}};
+        {"renewal-of", required_argument, NULL, 'r'},     {"auto-renew", required_argument, NULL, 'R'},
+        {"auto-regenerate", required_argument, NULL, 'G'}, {"re-enroll", required_argument, NULL, 'E'},
+        {"connector", required_argument, NULL, 'c'},      {NULL, 0, NULL, 0}};
+    Clm__V1__RenewalSetting renew, regenerate, reenroll;
     Clm__V1__UpdateCertificateRequest req = CLM__V1__UPDATE_CERTIFICATE_REQUEST__INIT;
     Clm__V1__Attribute attrs[MAX_ATTRIBUTES], *attr_ptrs[MAX_ATTRIBUTES];
-    char *mask[7];
+    char *mask[11];
     ProtobufCMessage *r;
     int c, have_attrs = 0;
 
@@ -472,13 +495,25 @@ static int cmd_cert_set(clmctl_globals *g, int argc, char **argv)
         case 'i': req.application_ip = optarg; mask[req.n_update_mask++] = "application_ip"; break;
         case 't': req.tracking_id = optarg; mask[req.n_update_mask++] = "tracking_id"; break;
         case 'r': req.renewal_of = optarg; mask[req.n_update_mask++] = "renewal_of"; break;
+        case 'R':
+            if (!parse_setting(optarg, "auto-renew", &renew)) return 2;
+            req.auto_renew = &renew; mask[req.n_update_mask++] = "auto_renew"; break;
+        case 'G':
+            if (!parse_setting(optarg, "auto-regenerate", &regenerate)) return 2;
+            req.auto_regenerate = &regenerate; mask[req.n_update_mask++] = "auto_regenerate"; break;
+        case 'E':
+            if (!parse_setting(optarg, "re-enroll", &reenroll)) return 2;
+            req.re_enroll = &reenroll; mask[req.n_update_mask++] = "re_enroll"; break;
+        case 'c': req.connector = optarg; mask[req.n_update_mask++] = "connector"; break;
         default:
             fprintf(stderr, "usage: clmctl cert set [--status S] [--group G] [--attr K=V]...\n"
                             "  [--device-name N] [--application-ip IP] [--tracking-id T]\n"
-                            "  [--renewal-of PREDECESSOR-ID] ID\n");
+                            "  [--renewal-of PREDECESSOR-ID] [--auto-renew DAYS|off]\n"
+                            "  [--auto-regenerate DAYS|off] [--re-enroll DAYS|off]\n"
+                            "  [--connector NAME] ID\n");
             return 2;
         }
-        if (req.n_update_mask == 7)
+        if (req.n_update_mask == 11)
             break;
     }
     if (optind != argc) {
@@ -494,6 +529,67 @@ static int cmd_cert_set(clmctl_globals *g, int argc, char **argv)
         return 1;
     clmctl_print_json(r);
     protobuf_c_message_free_unpacked(r, NULL);
+    return 0;
+}
+
+static void print_time(const char *label, const Google__Protobuf__Timestamp *t)
+{
+    char text[32];
+    time_t tt;
+    struct tm tm;
+
+    if (t == NULL)
+        return;
+    tt = (time_t)t->seconds;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(text, sizeof(text), "%" PRId64, t->seconds);
+    printf("%-15s %s\n", label, text);
+}
+
+/* `clmctl cert why ID`: Inventory.ExplainRenewal, as lines for people (--json: as is). */
+static int cmd_cert_why(clmctl_globals *g, int argc, char **argv)
+{
+    Clm__V1__GetCertificateRequest req = CLM__V1__GET_CERTIFICATE_REQUEST__INIT;
+    Clm__V1__RenewalExplanation *e;
+    int json = 0;
+
+    if (argc == 2 && strcmp(argv[0], "--json") == 0) {
+        json = 1;
+        argv++;
+        argc--;
+    }
+    if (argc != 1) {
+        fprintf(stderr, "usage: clmctl cert why [--json] SHA256|SHA1\n");
+        return 2;
+    }
+    req.id = argv[0];
+    e = (void *)clmctl_call(g, "/clm.v1.Inventory/ExplainRenewal", &req.base,
+                            &clm__v1__renewal_explanation__descriptor);
+    if (e == NULL)
+        return 1;
+    if (json) {
+        clmctl_print_json(&e->base);
+    } else {
+        printf("%-15s %s\n", "certificate", e->sha256);
+        printf("%-15s %s\n", "settings", e->why);
+        printf("%-15s %s (group %s, override %s), connector %s\n", "from", e->source,
+               e->group[0] ? e->group : "-", e->group_override ? "on" : "off",
+               e->connector[0] ? e->connector : "-");
+        print_time("window opens", e->window_opens);
+        print_time("due at", e->due_at);
+        printf("%-15s %s%s\n", "state", e->state, e->rate_limited ? " (rate limited)" : "");
+        printf("%-15s %s\n", "next action", e->next_action);
+        print_time("next attempt", e->next_attempt);
+        if (e->last_failure[0])
+            printf("%-15s %s (%u consecutive)\n", "last failure", e->last_failure, e->failures);
+        if (e->work_order[0])
+            printf("%-15s %s (%s)\n", "work order", e->work_order, e->work_order_state);
+        if (e->child_sha256[0])
+            printf("%-15s %s\n", "renewed into", e->child_sha256);
+        if (e->push[0])
+            printf("%-15s %s\n", "push", e->push);
+    }
+    protobuf_c_message_free_unpacked(&e->base, NULL);
     return 0;
 }
 
@@ -564,7 +660,8 @@ const clmctl_command clmctl_cert_commands[] = {
     {"cert show", "ID", "one certificate (SHA-256 fingerprint or SHA-1 thumbprint)", cmd_cert_show},
     {"cert export", "[OPTIONS] --out FILE ID", "PEM, DER, P7B or PFX (with key: admin)",
      cmd_cert_export},
-    {"cert set", "[OPTIONS] ID", "status, group, attributes, generic fields", cmd_cert_set},
+    {"cert set", "[OPTIONS] ID", "status, group, attributes, generic fields, renewal settings, connector", cmd_cert_set},
+    {"cert why", "[--json] ID", "where a certificate stands in its renewal: settings, window, state, failures, next attempt", cmd_cert_why},
     {"cert rm", "ID", "remove a certificate from the inventory", cmd_cert_rm},
     {"report expiry", "[--months N] [--weekly]", "expiry histogram", cmd_report_expiry},
     {NULL, NULL, NULL, NULL},

@@ -82,7 +82,7 @@ static int print_reply(ProtobufCMessage *r)
     "   [--hash SHA256] [--key-type EC|RSA] [--key-bits N])\n"                              \
     "  [--validity N] [--validity-unit days|months|years] [--field NAME=VALUE]...\n"        \
     "  [--attribute KEY=VALUE]... [--attach FILE]... [--device-name N] [--application-ip IP]\n" \
-    "  [--tracking-id ID]\n"
+    "  [--tracking-id ID] [--auto-renew DAYS] [--auto-regenerate DAYS] [--re-enroll DAYS]\n"
 
 typedef struct enroll_parts {
     Clm__V1__CreateWorkOrderRequest req;
@@ -92,8 +92,18 @@ typedef struct enroll_parts {
     Clm__V1__Field fields[MAX_ITEMS], *field_ptrs[MAX_ITEMS];
     Clm__V1__Attribute attrs[MAX_ITEMS], *attr_ptrs[MAX_ITEMS];
     Clm__V1__Attachment atts[5], *att_ptrs[5];
+    Clm__V1__RenewalSetting renew, regenerate, reenroll; /* the CA Details toggles */
     clm_buf files[5], csr_pem, password, from;
 } enroll_parts;
+
+/* --auto-renew DAYS and its siblings: enabled with that lead (the server checks 1-120). */
+static Clm__V1__RenewalSetting *renewal_setting(Clm__V1__RenewalSetting *s, const char *days)
+{
+    clm__v1__renewal_setting__init(s);
+    s->enabled = 1;
+    s->days_before_expiry = (uint32_t)strtoul(days, NULL, 10);
+    return s;
+}
 
 static int cmd_enroll(clmctl_globals *g, int argc, char **argv)
 {
@@ -111,7 +121,9 @@ static int cmd_enroll(clmctl_globals *g, int argc, char **argv)
         {"validity-unit", required_argument, NULL, 'V'}, {"field", required_argument, NULL, 'f'},
         {"attribute", required_argument, NULL, 'a'}, {"attach", required_argument, NULL, 'A'},
         {"device-name", required_argument, NULL, 'd'}, {"application-ip", required_argument, NULL, 'i'},
-        {"tracking-id", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0}};
+        {"tracking-id", required_argument, NULL, 'T'}, {"auto-renew", required_argument, NULL, 'w'},
+        {"auto-regenerate", required_argument, NULL, 'x'}, {"re-enroll", required_argument, NULL, 'y'},
+        {NULL, 0, NULL, 0}};
     enroll_parts *p = calloc(1, sizeof(*p));
     ProtobufCMessage *from = NULL;
     int opt, ok = 1, flags = 0, rc;
@@ -190,6 +202,9 @@ static int cmd_enroll(clmctl_globals *g, int argc, char **argv)
         case 'd': p->er.device_name = optarg; break;
         case 'i': p->er.application_ip = optarg; break;
         case 'T': p->er.tracking_id = optarg; break;
+        case 'w': p->er.auto_renew = renewal_setting(&p->renew, optarg); break;
+        case 'x': p->er.auto_regenerate = renewal_setting(&p->regenerate, optarg); break;
+        case 'y': p->er.re_enroll = renewal_setting(&p->reenroll, optarg); break;
         default: ok = 0;
         }
     }
