@@ -146,13 +146,8 @@ clm_err inventory_cert_delete(store_txn *txn, const Clm__Store__V1__CertificateR
 /* One hex digit's value; the facts' hex is well-formed (lower case), anything else 0. */
 static unsigned hex_digit(char c)
 {
-    if (c >= '0' && c <= '9')
-        return (unsigned)(c - '0');
-    if (c >= 'a' && c <= 'f')
-        return (unsigned)(c - 'a' + 10);
-    if (c >= 'A' && c <= 'F')
-        return (unsigned)(c - 'A' + 10);
-    return 0;
+    int v = clm_hex_value(c);
+    return v < 0 ? 0 : (unsigned)v;
 }
 
 /* (strtoul per byte was 3% of clmd's CPU during ingest) */

@@ -29,13 +29,10 @@ char *page_token_encode(clm_arena *arena, const store_item *next)
     return token;
 }
 
+/* Tokens are made lower-case (clm_hex_encode): only that spelling is taken back. */
 static int hex_value(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    return c >= 'A' && c <= 'F' ? -1 : clm_hex_value(c);
 }
 
 static int hex_decode(const char *text, size_t len, unsigned char *out, size_t *out_len)

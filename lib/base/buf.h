@@ -73,4 +73,16 @@ static inline uint64_t clm_get_be64(const unsigned char *in)
 /** Lower-case hex of `len` bytes into out (2*len+1 bytes). */
 void clm_hex_encode(char *out, const unsigned char *in, size_t len);
 
+/** @return the value of one hex digit (either case), or -1 for any other character. */
+static inline int clm_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif

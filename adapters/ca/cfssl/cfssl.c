@@ -76,17 +76,6 @@ struct adapter_ca {
 
 /* ---- fields ---- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool name_ok(const char *s, size_t len)
 {
     if (len == 0)
@@ -111,7 +100,7 @@ static clm_err cfssl_check_fields(const adapter_fields *fields, bool request)
     if ((v = ca_fields_get(fields, "auth_key")) != NULL) {
         size_t len = strlen(v);
         for (size_t i = 0; i < len; i++)
-            if (hex_value(v[i]) < 0)
+            if (clm_hex_value(v[i]) < 0)
                 return clm_fail(CLM_ERR_INVALID_ARGUMENT,
                                 "config.fields.auth_key: not hex (cfssl's auth_keys hold "
                                 "the key as hex digits)");
@@ -207,7 +196,7 @@ static clm_err cfssl_open(const adapter_ca_config *config, adapter_ca **out)
     if (key != NULL && (ca->auth_key = malloc(strlen(key) / 2 + 1)) != NULL) {
         ca->auth_key_len = strlen(key) / 2;
         for (size_t i = 0; i < ca->auth_key_len; i++)
-            ca->auth_key[i] = (unsigned char)(hex_value(key[2 * i]) * 16 + hex_value(key[2 * i + 1]));
+            ca->auth_key[i] = (unsigned char)(clm_hex_value(key[2 * i]) * 16 + clm_hex_value(key[2 * i + 1]));
     }
     if (ca->name == NULL || ca->url == NULL ||
         (ca_fields_get(&config->fields, "label") != NULL && ca->label == NULL) ||

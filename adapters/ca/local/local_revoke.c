@@ -1,5 +1,6 @@
 /* adapters/ca/local/local_revoke.c: the local CA's revocations and its CRL. */
 #include "adapters/ca/local/local_internal.h"
+#include "lib/base/buf.h"
 
 #include "lib/pki/x509_build.h"
 
@@ -14,17 +15,6 @@
 /* Most revocations one CA lists (the whole list is re-signed into every CRL). */
 #define CA_LOCAL_REVOKED_MAX 1000000
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 clm_err ca_local_serial_normalise(const char *text, char out[41])
 {
     static const char digits[] = "0123456789ABCDEF";
@@ -38,7 +28,7 @@ clm_err ca_local_serial_normalise(const char *text, char out[41])
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
         p += 2;
     for (; *p; p++) {
-        int v = hex_value(*p);
+        int v = clm_hex_value(*p);
         if (*p == ':' && p[1] != '\0' && p[1] != ':' && p != text)
             continue;
         if (v < 0)
@@ -124,7 +114,7 @@ clm_err ca_local_revoked_parse(const void *text, size_t len, clm_arena *arena,
         int64_t when = 0, reason = 0;
 
         line++;
-        while (q < nl && hex_value(*q) >= 0 && !(*q >= 'a' && *q <= 'f') && digits < 40)
+        while (q < nl && clm_hex_value(*q) >= 0 && !(*q >= 'a' && *q <= 'f') && digits < 40)
             e->serial[digits++] = *q++;
         e->serial[digits] = '\0';
         if (digits == 0 || digits % 2 == 1 || (e->serial[0] == '0' && e->serial[1] == '0') ||
