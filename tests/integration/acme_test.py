@@ -10,6 +10,7 @@ Ports (this test's own, below 32768): pebble 14420 (ACME) and 15420 (management)
 http-01 5422, challtestsrv DNS 8473 and management 8475.
 """
 import concurrent.futures
+import json
 import os
 import ssl
 import subprocess
@@ -159,6 +160,22 @@ def run_acme(pebble):
     r = clmctl(d, "ca", "issue", "le", "--cn", "cn-only.example.test", timeout=120)
     check(r.returncode != 0 and "INVALID_ARGUMENT" in r.stderr and "subjectAltName" in r.stderr,
           f"a CN-only request is refused with the reason: {r.stderr}")
+    # An enrollment work order through the ACME connector: made, implemented by the
+    # work-order job on a scheduler worker, the certificate from pebble in the inventory
+    r = clmctl(d, "group", "create", "acme-fast", "--approval-levels", "0")
+    check(r.returncode == 0, f"group without review: {r.stderr}")
+    r = clmctl(d, "enroll", "--connector", "le", "--group", "acme-fast", "--cn", "wo.example.test",
+               "--san", "wo.example.test", "--comment", "through a work order")
+    wo = json.loads(r.stdout)["id"] if r.returncode == 0 else "WO-0"
+    check(r.returncode == 0 and '"state": "approved"' in r.stdout, f"enroll through acme: {r.stdout}{r.stderr}")
+    r = clmctl(d, "wo", "implement", wo, "--comment", "now")
+    check(r.returncode == 0, f"wo implement: {r.stdout}{r.stderr}")
+    r = clmctl(d, "wo", "watch", wo, timeout=120)
+    check(r.returncode == 0 and "implementing -> completed" in r.stdout, f"work order completed: {r.stdout}{r.stderr}")
+    r = clmctl(d, "-o", "json", "cert", "ls", "--name", "wo.example.test")
+    check(r.returncode == 0 and "wo.example.test" in r.stdout and "Pebble" in r.stdout,
+          f"the work order's certificate, issued by pebble, in the inventory: {r.stdout[:400]}{r.stderr}")
+
     stub.CreateConnector(connectors_pb2.CreateConnectorRequest(connector=connectors_pb2.Connector(
         name="lca", type="local")))
     r = clmctl(d, "connector", "rollover", "lca")
