@@ -462,6 +462,9 @@ enum {
     ADAPTER_CA_F_REVOKE = 1u << 1,  /* revoke is set */
     ADAPTER_CA_F_CRL = 1u << 2,     /* crl is set */
     ADAPTER_CA_F_ROLLOVER = 1u << 3, /* rollover is set */
+    ADAPTER_CA_F_REMOTE = 1u << 4,   /* the CA is across the network: a call may take
+                                        seconds, so the appliance never makes it on an
+                                        RPC thread */
 };
 
 /** A CA adapter implementation (adapters/ca/<name>/). */

@@ -880,7 +880,7 @@ bool connector_is_remote(const connector_context *ctx, const char *name)
         return false;
     }
     ops = adapter_ca_find(look.record->type);
-    return ops != NULL && (ops->flags & ADAPTER_CA_F_PENDING) != 0;
+    return ops != NULL && (ops->flags & ADAPTER_CA_F_REMOTE) != 0;
 }
 
 clm_err connector_rollover(const connector_context *ctx, const char *name)

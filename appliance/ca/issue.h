@@ -180,7 +180,7 @@ clm_err connector_init_local(const connector_context *ctx, const Clm__V1__InitLo
 
 /**
  * @brief Whether the named connector's adapter talks to a remote CA over the network
- * (it may answer pending: ACME): its Issue, Revoke and rollover belong on a worker
+ * (ADAPTER_CA_F_REMOTE: ACME, cfssl): its Issue, Revoke and rollover belong on a worker
  * thread, not on a gRPC completion-queue thread. false also when there is no such
  * connector (the call itself then fails as usual).
  */

@@ -537,6 +537,17 @@ clm_err workorder_act(const workorder_context *ctx, const char *id, workorder_ac
         return err;
     *out = op.out;
     changed(ctx);
+    /* An automatic renewal that its last approver has just approved goes on by itself:
+     * nobody asked for it, so nobody would press implement (the sweep's orders would
+     * wait until the certificate expired). The appliance implements it, as the sweep
+     * does for a group that approves renewals itself. */
+    if (action == WO_ACT_APPROVE && op.out->automatic && strcmp(op.out->state, "approved") == 0 &&
+        ctx->sched != NULL) {
+        workorder_context system = *ctx;
+        system.actor = (workorder_actor){WORKORDER_SYSTEM_ACTOR, RPC_ROLE_ADMIN};
+        return workorder_act(&system, id, WO_ACT_IMPLEMENT, "automatic renewal: approved", 0,
+                             out);
+    }
     return CLM_OK;
 }
 

@@ -12,7 +12,8 @@
  *   "review"       waiting for the approval of level review_level (1..levels).
  *                  Restart: stays.
  *   "approved"     every level approved (or the group has 0 levels, or an automatic
- *                  renewal its group auto-approves). Waits for ImplementWorkOrder.
+ *                  renewal its group auto-approves). Waits for ImplementWorkOrder, except
+ *                  an automatic renewal, which the appliance implements at once.
  *   "scheduled"    a "work-order" job run is queued for implement_at (now or later).
  *                  Restart: the queued run runs at its time.
  *   "implementing" the job works: key, CSR, submit to the CA (pending: the cookie is
@@ -60,6 +61,10 @@
 
 /** The job kind that implements work orders; params {"work_order": <id>}. */
 #define WORKORDER_JOB_KIND "work-order"
+
+/** The identity the appliance acts as when it implements an approved automatic renewal
+ *  (workorder_act: the last approval of an automatic order queues its implementation). */
+#define WORKORDER_SYSTEM_ACTOR "clmd (automatic renewal)"
 
 #define WORKORDER_COMMENT_MAX 2000
 #define WORKORDER_ATTACHMENTS_MAX 5

@@ -860,7 +860,8 @@ clm_err acme_revoke(adapter_ca *ca, const adapter_ca_revocation *revocation,
 
 const adapter_ca_ops ca_acme_ops = {
     .name = "acme",
-    .flags = ADAPTER_CA_F_PENDING | ADAPTER_CA_F_REVOKE | ADAPTER_CA_F_ROLLOVER,
+    .flags = ADAPTER_CA_F_PENDING | ADAPTER_CA_F_REVOKE | ADAPTER_CA_F_ROLLOVER |
+             ADAPTER_CA_F_REMOTE,
     .config_fields = config_fields,
     .n_config_fields = N_CONFIG_FIELDS,
     .request_fields = NULL,

@@ -662,7 +662,7 @@ done:
 
 const adapter_ca_ops ca_cfssl_ops = {
     .name = "cfssl",
-    .flags = ADAPTER_CA_F_REVOKE,
+    .flags = ADAPTER_CA_F_REVOKE | ADAPTER_CA_F_REMOTE,
     .config_fields = config_fields,
     .n_config_fields = N_CONFIG,
     .request_fields = request_fields,
