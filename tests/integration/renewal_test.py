@@ -263,6 +263,31 @@ def test_sweep():
           and "next attempt" in r.stdout and "backing off after 1 failure" in r.stdout, f"cert why failed: {r.stdout}{r.stderr}")
     check(len(t.orders_of(bad)) == 1, "no second order while backing off")
 
+    # a CA that cannot be reached: the order stays enrolling while its job run retries,
+    # with the reason and the time of the next attempt on the run (the scheduler's backoff)
+    t.connectors.CreateConnector(connectors_pb2.CreateConnectorRequest(connector=connectors_pb2.Connector(
+        name="down", type="cfssl", fields=[connectors_pb2.Field(name="url", value="http://127.0.0.1:25999")])))
+    t.groups.CreateGroup(renewal_group("down", True))
+    gone = t.add("gone.renew.test", "down", "down")
+    run = t.sweep({"group": "down"})
+    os_ = t.orders_of(gone)
+    check(run.state == "succeeded" and len(os_) == 1, f"sweep down: {run.progress_message} {os_}")
+    job = None
+    deadline = time.time() + 30
+    while os_ and time.time() < deadline:
+        runs = [r for r in t.jobs.ListRuns(jobs_pb2.ListRunsRequest(kind="work-order", page_size=1000)).runs
+                if json.loads(r.params or "{}").get("work_order") == int(os_[0].id.split("-")[1])]
+        job = runs[0] if runs else None
+        if job is not None and job.attempt >= 1 and "unreachable" in job.last_error:
+            break
+        time.sleep(0.2)
+    check(job is not None and job.state == "queued" and "the CA is unreachable" in job.last_error
+          and job.next_attempt_at.seconds > time.time() + 2, f"unreachable: retried later: {job}")
+    o = t.wo.GetWorkOrder(workorders_pb2.GetWorkOrderRequest(id=os_[0].id)) if os_ else None
+    check(o is not None and o.state == "implementing", f"the order waits for the CA: {o and o.state}")
+    e = t.why(gone)
+    check(e.state == "enrolling" and e.work_order == (os_[0].id if os_ else ""), f"why enrolling: {e.state} {e.work_order}")
+
     # the connector's limit per sweep leaves one for later
     run = t.sweep({"group": "many", "max_per_connector": 2})
     check(run.state == "succeeded" and "2 work orders made, 1 rate limited" in run.progress_message,
