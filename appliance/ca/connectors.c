@@ -131,6 +131,9 @@ clm_err connector_validate(const Clm__V1__Connector *c, const char *prefix)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT,
                         "%sauto_regenerate: cannot be enabled together with auto_renew "
                         "(regeneration replaces renewal)", prefix);
+    if (c->max_renewals_per_sweep > CONNECTOR_MAX_RENEWALS_PER_SWEEP)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "%smax_renewals_per_sweep: %u, at most %d",
+                        prefix, c->max_renewals_per_sweep, CONNECTOR_MAX_RENEWALS_PER_SWEEP);
     if (c->csr_source[0] != '\0' && strcmp(c->csr_source, "appliance") != 0 &&
         strcmp(c->csr_source, "uploaded") != 0)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT,
@@ -195,6 +198,7 @@ static clm_err from_api(clm_arena *arena, const seal_key *seal_with, const Clm__
     r->re_enroll = c->re_enroll && c->re_enroll->enabled;
     r->re_enroll_days = c->re_enroll ? c->re_enroll->days_before_expiry : 0;
     r->csr_source = (char *)(c->csr_source[0] ? c->csr_source : "appliance");
+    r->max_renewals_per_sweep = c->max_renewals_per_sweep;
     r->n_fields = 0;
     r->fields = c->n_fields ? clm_arena_alloc(arena, c->n_fields * sizeof(*r->fields)) : NULL;
     if (c->n_fields && r->fields == NULL)
@@ -403,6 +407,7 @@ clm_err connector_to_api(store_txn *txn, clm_arena *arena,
     c->auto_regenerate = renewal(arena, r->auto_regenerate, r->auto_regenerate_days);
     c->re_enroll = renewal(arena, r->re_enroll, r->re_enroll_days);
     c->csr_source = r->csr_source;
+    c->max_renewals_per_sweep = r->max_renewals_per_sweep;
     c->created_at = convert_timestamp_ns(arena, r->created_at);
     c->updated_at = convert_timestamp_ns(arena, r->updated_at);
     if (r->n_fields) {

@@ -73,6 +73,9 @@ clm_err connector_create(store_txn *txn, clm_arena *arena, const seal_key *seal,
                          const Clm__V1__Connector *c, int64_t now_ns,
                          Clm__Store__V1__ConnectorRecord **created);
 
+/** Largest Connector.max_renewals_per_sweep (the renewal sweep's per-run limit). */
+#define CONNECTOR_MAX_RENEWALS_PER_SWEEP 100000
+
 /**
  * @brief Find a connector by name (case-insensitive).
  * @return CLM_OK; CLM_ERR_NOT_FOUND naming `field`.

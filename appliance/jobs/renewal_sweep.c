@@ -16,7 +16,9 @@
  *      count; a work order to make (workorder_create_renewal: renew / regenerate /
  *      re-enroll, through the group's approval policy, implemented at once when the group
  *      auto-approves automatic renewals) followed by its lifecycle record; or
- *      "rate-limited" once its connector has had max_per_connector orders this run.
+ *      "rate-limited" once its connector has had its limit of orders this run: the
+ *      run's max_per_connector, else the connector's max_renewals_per_sweep, else
+ *      [renewal] max_per_connector.
  * Idempotent: an open renewal order or a child means no new order, so a second run
  * (or a run again after a crash) makes nothing new.
  *
@@ -24,7 +26,8 @@
  *   dry_run            true: decide and report, write nothing
  *   limit              1-100000: work orders this run makes in all (default 10000)
  *   group              a group's name: only its certificates
- *   max_per_connector  1-100000: overrides [renewal] max_per_connector for this run
+ *   max_per_connector  1-100000: every connector's limit for this run (over the
+ *                      connector's own max_renewals_per_sweep and the config's)
  * Progress: done/total over the certificates examined, with the counts so far.
  */
 #include <inttypes.h>
@@ -35,6 +38,7 @@
 #include <strings.h>
 
 #include "appliance/app.h"
+#include "appliance/ca/connectors.h"
 #include "appliance/inventory/groups.h"
 #include "appliance/inventory/tables.h"
 #include "appliance/jobs/kinds.h"
@@ -306,21 +310,49 @@ static workorder_kind kind_of(renewal_action a)
 typedef struct connector_count {
     char name[65];
     uint32_t made;
+    uint32_t limit; /* orders this run may make through the connector */
 } connector_count;
 
-static uint32_t *count_of(connector_count **counts, size_t *n, const char *name)
+/* The connector's own max_renewals_per_sweep; 0 when it sets none (or is gone). */
+typedef struct limit_op {
+    const char *name;
+    clm_arena *arena;
+    uint32_t limit;
+} limit_op;
+
+static clm_err limit_txn(store_txn *txn, void *arg)
+{
+    limit_op *op = arg;
+    Clm__Store__V1__ConnectorRecord *r;
+
+    if (connector_find(txn, op->arena, op->name, "connector", &r) == CLM_OK)
+        op->limit = r->max_renewals_per_sweep;
+    clm_error_clear();
+    return CLM_OK;
+}
+
+/* The count of the connector `name`, made on first use with its limit (see the top). */
+static connector_count *count_of(clm_app *app, clm_arena *arena, uint32_t run_limit,
+                                 connector_count **counts, size_t *n, const char *name)
 {
     connector_count *grown;
+    limit_op op = {name, arena, 0};
 
     for (size_t i = 0; i < *n; i++)
         if (strcasecmp((*counts)[i].name, name) == 0)
-            return &(*counts)[i].made;
+            return &(*counts)[i];
     if ((grown = realloc(*counts, (*n + 1) * sizeof(**counts))) == NULL)
         return NULL;
     *counts = grown;
+    if (run_limit == 0 && name[0] != '\0')
+        (void)store_view(app->store, limit_txn, &op);
     snprintf(grown[*n].name, sizeof(grown[*n].name), "%s", name);
     grown[*n].made = 0;
-    return &grown[(*n)++].made;
+    grown[*n].limit = run_limit                           ? run_limit
+                    : op.limit                            ? op.limit
+                    : app->config.renewal_max_per_connector > 0
+                        ? (uint32_t)app->config.renewal_max_per_connector : 100;
+    return &grown[(*n)++];
 }
 
 static const char *state_of_order(const Clm__V1__WorkOrder *o)
@@ -348,7 +380,6 @@ sched_outcome job_renewal_sweep(sched_ctx *ctx, void *arg)
     connector_count *counts = NULL;
     size_t n_counts = 0;
     uint32_t made = 0, limited = 0, failed = 0, updated = 0, due = 0;
-    uint32_t per_connector;
     sched_outcome outcome = SCHED_OUTCOME_OK;
     clm_err err;
 
@@ -356,9 +387,6 @@ sched_outcome job_renewal_sweep(sched_ctx *ctx, void *arg)
         sched_ctx_error(ctx, "%s", clm_error_message());
         return SCHED_OUTCOME_FAIL;
     }
-    per_connector = p.max_per_connector ? p.max_per_connector
-                  : app->config.renewal_max_per_connector > 0
-                      ? (uint32_t)app->config.renewal_max_per_connector : 100;
     memset(&s, 0, sizeof(s));
     s.opt = &opt;
     s.arena = &arena;
@@ -391,14 +419,15 @@ sched_outcome job_renewal_sweep(sched_ctx *ctx, void *arg)
             break;
         }
         if (c->status.create) {
-            uint32_t *count = count_of(&counts, &n_counts, c->connector);
+            connector_count *count =
+                count_of(app, &arena, p.max_per_connector, &counts, &n_counts, c->connector);
             due++;
             if (count == NULL) {
                 sched_ctx_error(ctx, "out of memory");
                 outcome = SCHED_OUTCOME_RETRY;
                 break;
             }
-            if (*count >= per_connector || made >= p.limit) {
+            if (count->made >= count->limit || made >= p.limit) {
                 op.state = renewal_state_name(RENEWAL_STATE_RATE_LIMITED);
                 limited++;
             } else if (!p.dry_run) {
@@ -409,7 +438,7 @@ sched_outcome job_renewal_sweep(sched_ctx *ctx, void *arg)
                 err = workorder_create_renewal(&wctx, kind_of(c->action), c->sha256,
                                                c->connector[0] ? c->connector : NULL, true, &o);
                 if (err == CLM_OK) {
-                    (*count)++;
+                    count->made++;
                     made++;
                     op.work_order = o->id;
                     op.state = state_of_order(o);

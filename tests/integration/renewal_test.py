@@ -297,12 +297,29 @@ def test_sweep():
     if limited:
         e = t.why(limited[0])
         check(e.state == "rate-limited" and e.rate_limited, f"why rate limited: {e.state}")
+    # the connector's own limit (max_renewals_per_sweep), when the run sets none
+    code, details = code_of(lambda: t.connectors.CreateConnector(connectors_pb2.CreateConnectorRequest(
+        connector=connectors_pb2.Connector(name="lca2", type="local", max_renewals_per_sweep=100001))))
+    check(code == grpc.StatusCode.INVALID_ARGUMENT and "connector.max_renewals_per_sweep" in details,
+          f"limit out of range: {code} {details}")
+    r = clmctl(t.d, "connector", "create", "--profile", "server", "--max-renewals-per-sweep", "1", "lca2")
+    check(r.returncode == 0 and '"maxRenewalsPerSweep": 1' in r.stdout, f"connector with a limit: {r.stdout}{r.stderr}")
+    t.connectors.InitLocalCa(connectors_pb2.InitLocalCaRequest(name="lca2", create=connectors_pb2.CreateLocalCa(
+        root_cn="lca2 Root", intermediate_cn="lca2 Issuing")))
+    t.groups.CreateGroup(renewal_group("few", True))
+    few = [t.add(f"f{i}.renew.test", "few", "lca2") for i in range(2)]
+    run = t.sweep({"group": "few"})
+    check(run.state == "succeeded" and "1 work orders made, 1 rate limited" in run.progress_message,
+          f"the connector's limit: {run.progress_message} {run.last_error}")
+    for s in few:
+        for o in t.orders_of(s):
+            wait_state(t.wo, o.id, ("completed", "failed"))
     n = len(t.orders())
 
-    # a sweep over everything: only the one left; then nothing new
+    # a sweep over everything: only the ones left (one each); then nothing new
     run = t.sweep()
-    check(run.state == "succeeded" and "1 work orders made" in run.progress_message, f"everything: {run.progress_message} {run.last_error}")
-    check(len(t.orders()) == n + 1, f"one order more: {len(t.orders())} vs {n}")
+    check(run.state == "succeeded" and "2 work orders made" in run.progress_message, f"everything: {run.progress_message} {run.last_error}")
+    check(len(t.orders()) == n + 2, f"two orders more: {len(t.orders())} vs {n}")
     if limited:
         os_ = t.orders_of(limited[0])
         o = wait_state(t.wo, os_[0].id, ("completed", "failed")) if os_ else None

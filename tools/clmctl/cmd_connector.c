@@ -175,9 +175,10 @@ static int cmd_connector_show(clmctl_globals *g, int argc, char **argv)
 }
 
 #define CREATE_USAGE                                                                        \
-    "clmctl connector create [--type local|acme] [--description T] [--ca-account A]\n"           \
+    "clmctl connector create [--type local|acme|cfssl] [--description T] [--ca-account A]\n"     \
     "  [--certificate-type T] [--profile P] [--auto-renew DAYS] [--auto-regenerate DAYS]\n" \
-    "  [--re-enroll DAYS] [--csr-source appliance|uploaded] [--field NAME=VALUE]... NAME\n"
+    "  [--re-enroll DAYS] [--csr-source appliance|uploaded] [--max-renewals-per-sweep N]\n" \
+    "  [--field NAME=VALUE]... NAME\n"
 
 static int cmd_connector_create(clmctl_globals *g, int argc, char **argv)
 {
@@ -187,6 +188,7 @@ static int cmd_connector_create(clmctl_globals *g, int argc, char **argv)
         {"profile", required_argument, NULL, 'p'},     {"auto-renew", required_argument, NULL, 'r'},
         {"auto-regenerate", required_argument, NULL, 'g'}, {"re-enroll", required_argument, NULL, 'e'},
         {"csr-source", required_argument, NULL, 's'},  {"field", required_argument, NULL, 'f'},
+        {"max-renewals-per-sweep", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0}};
     Clm__V1__CreateConnectorRequest req = CLM__V1__CREATE_CONNECTOR_REQUEST__INIT;
     Clm__V1__Connector c = CLM__V1__CONNECTOR__INIT;
@@ -207,6 +209,13 @@ static int cmd_connector_create(clmctl_globals *g, int argc, char **argv)
         case 'g': ok = parse_days(optarg, &regen); c.auto_regenerate = &regen; break;
         case 'e': ok = parse_days(optarg, &reenroll); c.re_enroll = &reenroll; break;
         case 's': c.csr_source = optarg; break;
+        case 'm': {
+            char *end;
+            unsigned long n = strtoul(optarg, &end, 10);
+            ok = *optarg != '\0' && *end == '\0' && n <= UINT32_MAX;
+            c.max_renewals_per_sweep = (uint32_t)n; /* clmd checks the range */
+            break;
+        }
         case 'f':
             ok = c.n_fields < MAX_FIELDS && parse_field(optarg, &fields[c.n_fields]);
             if (ok) {
