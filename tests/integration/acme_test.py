@@ -25,6 +25,7 @@ from harness import Clmd, check, clmctl, run_cases
 RUNFILES = os.getcwd()
 SERVE = os.path.join(RUNFILES, "adapters/ca/acme/testdata/pebble_serve.sh")
 ACME, MGMT, HTTP01, DNS, DNS_MGMT = 14420, 15420, 5422, 8473, 8475
+PARALLEL = 3
 
 
 class Pebble:
@@ -42,7 +43,7 @@ class Pebble:
 
     def mgmt(self, path):
         ctx = ssl.create_default_context(cafile=self.root_pem)
-        with urllib.request.urlopen(f"https://127.0.0.1:{MGMT}{path}", context=ctx, timeout=10) as r:
+        with urllib.request.urlopen(f"https://127.0.0.1:{MGMT}{path}", context=ctx, timeout=30) as r:
             return r.read().decode()
 
     def stop(self):
@@ -126,17 +127,19 @@ def run_acme(pebble):
     r = clmctl(d, "ca", "issue", "le", "--cn", "cli.example.test", "--dns", "cli.example.test", timeout=120)
     check(r.returncode == 0 and '"serial"' in r.stdout and "PRIVATE" not in r.stdout,
           f"clmctl ca issue: {r.stdout}{r.stderr}")
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    # (3, not more: pebble 2.4.0's in-memory store deadlocks now and then under many
+    # concurrent orders, after which every request to it hangs: docs/benchmarks.md, ACME)
+    with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
         futures = [pool.submit(stub.Issue, connectors_pb2.IssueRequest(
             connector="le", common_name=f"p{i}.example.test", dns_names=[f"p{i}.example.test"]), timeout=120)
-            for i in range(8)]
+            for i in range(PARALLEL)]
         serials = set()
         for f in futures:
             try:
                 serials.add(f.result().serial)
             except grpc.RpcError as e:
                 check(False, f"parallel issue: {e.details()}")
-    check(len(serials) == 8, f"8 issued in parallel: {len(serials)}")
+    check(len(serials) == PARALLEL, f"{PARALLEL} issued in parallel: {len(serials)}")
     # a health check answers while orders are in flight (the threads are not all busy)
     r = clmctl(d, "connector", "show", "le")
     check(r.returncode == 0 and "BEGIN" not in r.stdout and "PRIVATE" not in r.stdout, "show has no key")
@@ -186,7 +189,7 @@ def run_acme(pebble):
     r = clmctl(d, "audit", "ls", "--json")
     for method in ("CreateConnector", "Issue", "Revoke", "RolloverAccountKey"):
         check(f"/clm.v1.Connectors/{method}" in r.stdout, f"audited: {method}")
-    check(r.stdout.count("/clm.v1.Connectors/Issue") >= 12, "each Issue audited once or more")
+    check(r.stdout.count("/clm.v1.Connectors/Issue") >= 4 + PARALLEL, "each Issue audited once or more")
     r = clmctl(d, "audit", "verify")
     check(r.returncode == 0, f"audit chain verifies: {r.stdout}{r.stderr}")
 
