@@ -459,6 +459,7 @@ clm_err store_open(const char *dir, const store_options *options, const store_ta
         free(st);
         return clm_fail(CLM_ERR_NO_MEMORY, "store_open: out of memory");
     }
+    st->lock_fd = -1;
     if (options != NULL)
         st->opt = *options;
     if (st->opt.map_size == 0)
@@ -514,6 +515,7 @@ void store_close(store *st)
     free(st->wtxn.kold);
     free(st->wtxn.knew);
     clm_buf_free(&st->wtxn.pack);
+    store_deferred_free(&st->wtxn.deferred);
     free(st->tables);
     free(st->dir);
     free(st);

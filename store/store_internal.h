@@ -5,7 +5,7 @@
  *
  * Files: store.c (open/close, schema and index definitions, checks; no LMDB calls),
  * store_lmdb.c (everything that calls LMDB, the only file that includes lmdb.h),
- * records.c (helpers over the public API), keys.c, gate.c, audit.c.
+ * records.c (helpers over the public API), keys.c, deferred.c, gate.c, audit.c.
  * LMDB handles appear here only as incomplete struct types and unsigned table handles.
  */
 #ifndef CLM_STORE_STORE_INTERNAL_H
@@ -64,6 +64,38 @@ int store_key_cmp(const void *a, size_t a_len, const void *b, size_t b_len);
 /** [a-z][a-z0-9_]*, 1..STORE_NAME_MAX bytes. */
 bool store_name_valid(const char *name);
 
+/* --- deferred.c: index entries of appended records, written sorted later ----------- */
+
+typedef struct store_deferred_entry {
+    uint64_t prefix;  /* first 8 key bytes, big-endian: the usual sort decision */
+    uint32_t off;     /* key then primary key, in store_deferred.bytes */
+    uint32_t table;   /* position in store.tables */
+    uint16_t key_len;
+    uint16_t index;   /* position in the table's indexes */
+    uint8_t pkey_len;
+} store_deferred_entry;
+
+typedef struct store_deferred {
+    store_deferred_entry *entries; /* mapped (deferred.c says why), entries_cap bytes */
+    size_t n, entries_cap;
+    unsigned char *bytes; /* keys and primary keys; mapped, bytes_cap bytes */
+    size_t len, bytes_cap;
+    bool *pending; /* per table position: it has entries here */
+} store_deferred;
+
+/** Hold one index entry (copied). @return CLM_OK, CLM_ERR_NO_MEMORY, CLM_ERR_INVALID_ARGUMENT. */
+clm_err store_deferred_add(store_deferred *d, size_t n_tables, size_t table, size_t index,
+                           const void *key, size_t key_len, const void *pkey, size_t pkey_len);
+/** Order the entries by table, index, key, primary key (LMDB's order within an index). */
+clm_err store_deferred_sort(store_deferred *d);
+/** Empty (keeps small buffers for the next transaction). */
+void store_deferred_reset(store_deferred *d, size_t n_tables);
+void store_deferred_free(store_deferred *d);
+static inline bool store_deferred_pending(const store_deferred *d, size_t table)
+{
+    return d->n > 0 && d->pending[table];
+}
+
 /* --- gate.c: the growth gate -------------------------------------------------------- *
  * Every transaction holds the gate shared; a map growth holds it exclusive (LMDB's
  * mdb_env_set_mapsize needs no transaction active in the process). Unlike a pthread
@@ -110,6 +142,7 @@ struct store_txn {
     clm_buf pack;      /* write scratch: the packed record */
     store_keys *kold;  /* write scratch: index keys of the old / new version, per index */
     store_keys *knew;
+    store_deferred deferred; /* non-unique index entries of appended records (deferred.c) */
 };
 
 struct store_iter {
@@ -142,6 +175,9 @@ struct store {
     _Atomic uint64_t map_size;
     _Atomic uint64_t grow_count;
     _Atomic uint64_t update_retries;
+    _Atomic uint64_t releases; /* store_release_memory() reopenings */
+    unsigned max_dbs;          /* LMDB table handles (store_lmdb_env_open) */
+    int lock_fd;               /* flock'd descriptor of data.mdb, or -1 */
     store *registry_next;
 };
 

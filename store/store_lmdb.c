@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MIB (UINT64_C(1) << 20)
@@ -107,6 +108,123 @@ clm_err store_lmdb_index_apply(store_txn *t, const store_table_state *ts, size_t
     return CLM_OK;
 }
 
+/* Write the held index entries of appended records (deferred.c), sorted, through one
+ * cursor per index: neighbouring keys share their descent, and LMDB skips the descent
+ * when the next key falls into the cursor's leaf. */
+static clm_err deferred_flush(store_txn *t)
+{
+    store_deferred *d = &t->deferred;
+    MDB_cursor *cursor = NULL;
+    size_t table = SIZE_MAX, index = SIZE_MAX;
+    clm_err err = store_deferred_sort(d);
+
+    if (err != CLM_OK)
+        return store_txn_poison(t, err);
+    for (size_t i = 0; i < d->n && err == CLM_OK; i++) {
+        const store_deferred_entry *e = &d->entries[i];
+        const store_table_state *ts = &t->st->tables[e->table];
+        MDB_val k = val(d->bytes + e->off, e->key_len);
+        MDB_val p = val(d->bytes + e->off + e->key_len, e->pkey_len);
+        int rc = 0;
+
+        if (e->table != table || e->index != index) {
+            mdb_cursor_close(cursor);
+            cursor = NULL;
+            table = e->table;
+            index = e->index;
+            rc = mdb_cursor_open(t->txn, ts->index_dbi[index], &cursor);
+        }
+        if (rc == 0)
+            rc = mdb_cursor_put(cursor, &k, &p, MDB_NODUPDATA);
+        if (rc != 0 && rc != MDB_KEYEXIST) /* KEYEXIST: the entry is there already */
+            err = store_txn_poison(t, lmdb_fail(t, rc, "index %s.%s: put", ts->desc->name,
+                                                ts->desc->indexes[index].name));
+    }
+    mdb_cursor_close(cursor);
+    store_deferred_reset(d, t->st->n_tables);
+    return err;
+}
+
+/* Before an operation that would see (or miss) the held entries of table `ts`: for
+ * `index` (a position), only a non-unique index has held entries; STORE_NO_INDEX: any. */
+static clm_err deferred_settle(store_txn *t, const store_table_state *ts, size_t index)
+{
+    if (!t->write || !store_deferred_pending(&t->deferred, (size_t)(ts - t->st->tables)))
+        return CLM_OK;
+    if (index != STORE_NO_INDEX && (ts->desc->indexes[index].flags & STORE_INDEX_UNIQUE))
+        return CLM_OK;
+    return deferred_flush(t);
+}
+
+/* Take back the unique index entries of record `k` that put_appended() wrote. */
+static clm_err unique_undo(store_txn *t, const store_table_state *ts, const MDB_val *k)
+{
+    const store_table *d = ts->desc;
+
+    for (size_t i = 0; i < d->n_indexes; i++) {
+        if (!(d->indexes[i].flags & STORE_INDEX_UNIQUE))
+            continue;
+        for (size_t j = 0; j < t->knew[i].n; j++) {
+            MDB_val ik = val(store_keys_at(&t->knew[i], j), t->knew[i].ref[j].len), owner;
+            int rc = mdb_get(t->txn, ts->index_dbi[i], &ik, &owner);
+
+            if (rc == 0 &&
+                store_key_cmp(owner.mv_data, owner.mv_size, k->mv_data, k->mv_size) == 0)
+                rc = mdb_del(t->txn, ts->index_dbi[i], &ik, NULL);
+            if (rc != 0 && rc != MDB_NOTFOUND)
+                return store_txn_poison(t, lmdb_fail(t, rc, "store_put: table %s", d->name));
+        }
+    }
+    return CLM_OK;
+}
+
+/* A record that is new by contract (STORE_PUT_APPEND): unique entries first (a taken key
+ * refuses the put: the ones written are taken back), then the record, then the other
+ * entries are held for deferred_flush(). One descent per unique key, not two. */
+static clm_err put_appended(store_txn *t, const store_table_state *ts, MDB_val *k, MDB_val *v)
+{
+    const store_table *d = ts->desc;
+    size_t table = (size_t)(ts - t->st->tables), taken = STORE_NO_INDEX;
+    clm_err err = CLM_OK;
+    int rc = 0;
+
+    for (size_t i = 0; i < d->n_indexes && rc == 0; i++) {
+        if (!(d->indexes[i].flags & STORE_INDEX_UNIQUE))
+            continue;
+        for (size_t j = 0; j < t->knew[i].n && rc == 0; j++) {
+            MDB_val ik = val(store_keys_at(&t->knew[i], j), t->knew[i].ref[j].len);
+            MDB_val owner = *k; /* on MDB_KEYEXIST, LMDB points it at the existing owner */
+            rc = mdb_put(t->txn, ts->index_dbi[i], &ik, &owner, MDB_NOOVERWRITE);
+        }
+        if (rc == MDB_KEYEXIST)
+            taken = i;
+    }
+    if (rc == 0)
+        rc = mdb_put(t->txn, ts->dbi, k, v, MDB_APPEND);
+    if (rc == MDB_KEYEXIST) {
+        if ((err = unique_undo(t, ts, k)) != CLM_OK)
+            return err;
+        if (taken != STORE_NO_INDEX)
+            return clm_fail(CLM_ERR_ALREADY_EXISTS,
+                            "table %s: unique index %s: the key belongs to another record",
+                            d->name, d->indexes[taken].name);
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
+                        "table %s: append: the key is not greater than the table's last key",
+                        d->name);
+    }
+    if (rc != 0)
+        return store_txn_poison(t, lmdb_fail(t, rc, "store_put: table %s", d->name));
+    for (size_t i = 0; i < d->n_indexes && err == CLM_OK; i++) {
+        if (d->indexes[i].flags & STORE_INDEX_UNIQUE)
+            continue;
+        for (size_t j = 0; j < t->knew[i].n && err == CLM_OK; j++)
+            err = store_deferred_add(&t->deferred, t->st->n_tables, table, i,
+                                     store_keys_at(&t->knew[i], j), t->knew[i].ref[j].len,
+                                     k->mv_data, k->mv_size);
+    }
+    return err != CLM_OK ? store_txn_poison(t, err) : CLM_OK;
+}
+
 /* Unique keys that `t->knew` adds must be free (or already ours). Writes nothing. */
 static clm_err check_unique(store_txn *t, const store_table_state *ts, const MDB_val *k)
 {
@@ -136,7 +254,8 @@ static clm_err check_unique(store_txn *t, const store_table_state *ts, const MDB
 }
 
 /* The put: the old version, index keys, unique checks, then the writes. Everything that
- * can refuse the put happens before the first write; a failure after it poisons. */
+ * can refuse the put happens before the first write; a failure after it poisons.
+ * Appends (new records by contract) take put_appended(). */
 static clm_err put_value(store_txn *t, const store_table_state *ts, MDB_val *k, MDB_val *v,
                          const ProtobufCMessage *rec, unsigned flags)
 {
@@ -147,12 +266,17 @@ static clm_err put_value(store_txn *t, const store_table_state *ts, MDB_val *k, 
     clm_err err = CLM_OK;
     int rc;
 
-    if (!(flags & STORE_PUT_APPEND)) {
-        rc = mdb_get(t->txn, ts->dbi, k, &old);
-        if (rc != 0 && rc != MDB_NOTFOUND)
-            return lmdb_fail(t, rc, "store_put: table %s", d->name);
-        have_old = rc == 0;
+    if (flags & STORE_PUT_APPEND) {
+        for (size_t i = 0; err == CLM_OK && i < d->n_indexes; i++)
+            err = store_index_keys(d, i, rec, &t->knew[i]);
+        return err != CLM_OK ? err : put_appended(t, ts, k, v);
     }
+    if (d->n_indexes > 0 && (err = deferred_settle(t, ts, STORE_NO_INDEX)) != CLM_OK)
+        return err;
+    rc = mdb_get(t->txn, ts->dbi, k, &old);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return lmdb_fail(t, rc, "store_put: table %s", d->name);
+    have_old = rc == 0;
     if (have_old && (flags & STORE_PUT_INSERT))
         return clm_fail(CLM_ERR_ALREADY_EXISTS, "table %s: the key exists already", d->name);
     if (!have_old && (flags & STORE_PUT_UPDATE))
@@ -172,12 +296,7 @@ static clm_err put_value(store_txn *t, const store_table_state *ts, MDB_val *k, 
         err = check_unique(t, ts, k);
     if (err != CLM_OK)
         return err;
-    rc = mdb_put(t->txn, ts->dbi, k, v, (flags & STORE_PUT_APPEND) ? MDB_APPEND : 0);
-    if (rc == MDB_KEYEXIST)
-        return clm_fail(CLM_ERR_INVALID_ARGUMENT,
-                        "table %s: append: the key is not greater "
-                        "than the table's last key",
-                        d->name);
+    rc = mdb_put(t->txn, ts->dbi, k, v, 0);
     if (rc != 0)
         return store_txn_poison(t, lmdb_fail(t, rc, "store_put: table %s", d->name));
     for (size_t i = 0; err == CLM_OK && i < d->n_indexes; i++)
@@ -238,6 +357,8 @@ clm_err store_delete(store_txn *t, const store_table *table, const void *key, si
         err = store_check_key("store_delete", table, key_len);
     if (err != CLM_OK)
         return err;
+    if (table->n_indexes > 0 && (err = deferred_settle(t, ts, STORE_NO_INDEX)) != CLM_OK)
+        return err;
     rc = mdb_get(t->txn, ts->dbi, &k, &old);
     if (rc == MDB_NOTFOUND)
         return clm_fail(CLM_ERR_NOT_FOUND, "table %s: no record with this key", table->name);
@@ -297,6 +418,8 @@ clm_err store_count(store_txn *t, const store_table *table, const store_index *i
 
     if (err == CLM_OK)
         err = store_index_pos(ts, index, &pos);
+    if (err == CLM_OK && pos != STORE_NO_INDEX)
+        err = deferred_settle(t, ts, pos);
     if (err != CLM_OK)
         return err;
     rc = mdb_stat(t->txn, pos == STORE_NO_INDEX ? ts->dbi : ts->index_dbi[pos], &stat);
@@ -319,6 +442,8 @@ clm_err store_iter_open(store_txn *t, const store_table *table, const store_inde
 
     if (err == CLM_OK)
         err = store_index_pos(ts, index, &pos);
+    if (err == CLM_OK && pos != STORE_NO_INDEX)
+        err = deferred_settle(t, ts, pos);
     if (err != CLM_OK)
         return err;
     it = calloc(1, sizeof(*it));
@@ -504,11 +629,17 @@ clm_err store_iter_seek_before(store_iter *it, const void *key, size_t key_len)
  * map, which a growth replaces. */
 static uint64_t map_used(store *st, MDB_envinfo *info, MDB_stat *stat)
 {
+    bool open;
+
+    memset(info, 0, sizeof(*info));
+    memset(stat, 0, sizeof(*stat));
     store_gate_shared_acquire(&st->gate, false);
-    mdb_env_info(st->env, info);
-    mdb_env_stat(st->env, stat);
+    if ((open = st->env != NULL)) {
+        mdb_env_info(st->env, info);
+        mdb_env_stat(st->env, stat);
+    }
     store_gate_shared_release(&st->gate, false);
-    return ((uint64_t)info->me_last_pgno + 1) * stat->ms_psize;
+    return open ? ((uint64_t)info->me_last_pgno + 1) * stat->ms_psize : 0;
 }
 
 /* Grow the map past `seen`, the size the failed transaction ran with. */
@@ -590,6 +721,10 @@ static clm_err txn_begin(store *st, MDB_txn **txn, unsigned flags, bool long_liv
 
         store_gate_shared_acquire(&st->gate, long_lived);
         *seen = st->map_size;
+        if (st->env == NULL) { /* store_release_memory() could not reopen it */
+            store_gate_shared_release(&st->gate, long_lived);
+            return clm_fail(CLM_ERR_STORE, "store %s: closed after a failed reopen", st->dir);
+        }
         rc = mdb_txn_begin(st->env, NULL, flags, txn);
         if (rc == 0)
             return CLM_OK;
@@ -630,10 +765,13 @@ clm_err store_lmdb_run_update(store *st, unsigned flags, store_txn_fn fn, void *
         t->write = true;
         t->map_full = false;
         t->poisoned = CLM_OK;
+        store_deferred_reset(&t->deferred, st->n_tables);
         tls_active = st;
         err = fn(t, arg);
         tls_active = outer;
         iters_close_all(t);
+        if (err == CLM_OK && t->poisoned == CLM_OK && t->deferred.n > 0)
+            err = deferred_flush(t);
         if (!t->map_full && err == CLM_OK && t->poisoned != CLM_OK)
             err = clm_fail(t->poisoned,
                            "store_update: an operation failed half-way, so the "
@@ -686,7 +824,7 @@ clm_err store_sync(store *st)
     int rc;
 
     store_gate_shared_acquire(&st->gate, false); /* not during a remap */
-    rc = mdb_env_sync(st->env, 1);
+    rc = st->env != NULL ? mdb_env_sync(st->env, 1) : EBADF;
     store_gate_shared_release(&st->gate, false);
     return rc ? lmdb_fail(NULL, rc, "store %s: flushing to disk", st->dir) : CLM_OK;
 }
@@ -746,29 +884,44 @@ void store_txn_end(store_txn *t)
 
 /* ---- environment and tables -------------------------------------------------------------- */
 
-clm_err store_lmdb_env_open(store *st, unsigned max_tables)
+/* Create and open the LMDB environment of st->dir with st->max_dbs table handles. */
+static clm_err env_create_open(store *st, bool fresh)
 {
-    char path[4096];
-    struct stat sb;
-    MDB_envinfo info;
-    bool fresh;
-    int rc, fd, dead;
+    int rc = mdb_env_create(&st->env);
 
-    snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
-    fresh = stat(path, &sb) != 0 && errno == ENOENT;
-    rc = mdb_env_create(&st->env);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs(st->env, max_tables);
+        rc = mdb_env_set_maxdbs(st->env, st->max_dbs);
     if (rc == 0)
         rc = mdb_env_set_maxreaders(st->env, st->opt.max_readers);
     if (rc == 0 && fresh) /* an existing store keeps the size it grew to */
         rc = mdb_env_set_mapsize(st->env, (size_t)st->opt.map_size);
     if (rc == 0)
         rc = mdb_env_open(st->env, st->dir, MDB_NOTLS, 0600);
-    if (rc != 0)
+    if (rc != 0) {
+        if (st->env != NULL)
+            mdb_env_close(st->env);
+        st->env = NULL;
         return lmdb_fail(NULL, rc, "store %s: open", st->dir);
-    /* One process per data directory: a second clmd would share the map unknowingly. */
-    if (mdb_env_get_fd(st->env, &fd) != 0 || flock(fd, LOCK_EX | LOCK_NB) != 0)
+    }
+    return CLM_OK;
+}
+
+clm_err store_lmdb_env_open(store *st, unsigned max_tables)
+{
+    char path[4096];
+    struct stat sb;
+    MDB_envinfo info;
+    clm_err err;
+    int rc, dead;
+
+    snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
+    st->max_dbs = max_tables;
+    if ((err = env_create_open(st, stat(path, &sb) != 0 && errno == ENOENT)) != CLM_OK)
+        return err;
+    /* One process per data directory: a second clmd would share the map unknowingly. The
+     * lock is on a descriptor of our own, so store_release_memory() keeps it. */
+    st->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (st->lock_fd < 0 || flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0)
         return clm_fail(CLM_ERR_BUSY,
                         "store %s: the data directory is in use by another "
                         "process (stop the other clmd first)",
@@ -790,6 +943,77 @@ void store_lmdb_env_close(store *st)
     if (st->env != NULL)
         mdb_env_close(st->env);
     st->env = NULL;
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
+    st->lock_fd = -1;
+}
+
+/* Open the handles of every table and index again, in store_open()'s order, in a read
+ * transaction (they all exist). */
+static clm_err handles_reopen(store *st)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, STORE_META_NAME, 0, &st->tables[0].dbi);
+    for (size_t i = 1; rc == 0 && i < st->n_tables; i++) {
+        store_table_state *ts = &st->tables[i];
+
+        rc = mdb_dbi_open(txn, ts->desc->name, 0, &ts->dbi);
+        for (size_t j = 0; rc == 0 && j < ts->desc->n_indexes; j++) {
+            char name[2 * STORE_NAME_MAX + 2];
+            bool unique = ts->desc->indexes[j].flags & STORE_INDEX_UNIQUE;
+
+            snprintf(name, sizeof(name), "%s.%s", ts->desc->name, ts->desc->indexes[j].name);
+            rc = mdb_dbi_open(txn, name, unique ? 0 : MDB_DUPSORT, &ts->index_dbi[j]);
+        }
+    }
+    if (rc == 0)
+        return (rc = mdb_txn_commit(txn)) == 0
+                   ? CLM_OK
+                   : lmdb_fail(NULL, rc, "store %s: reopening the tables", st->dir);
+    mdb_txn_abort(txn);
+    return lmdb_fail(NULL, rc, "store %s: reopening the tables", st->dir);
+}
+
+clm_err store_release_memory(store *st, unsigned wait_ms)
+{
+    clm_err err = check_nesting(st, "store_release_memory");
+    struct timespec until;
+
+    if (err != CLM_OK)
+        return err;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    if (pthread_mutex_timedlock(&st->writer, &until) != 0)
+        return clm_fail(CLM_ERR_BUSY, "store %s: a write transaction is running", st->dir);
+    if (store_gate_exclusive_acquire(&st->gate, wait_ms) != CLM_OK) {
+        pthread_mutex_unlock(&st->writer);
+        return clm_fail(CLM_ERR_BUSY, "store %s: %u transactions are open", st->dir,
+                        store_gate_shared_count(&st->gate));
+    }
+    /* No transaction is open: closing the environment frees what LMDB kept; the map,
+     * the files and our lock on them stay as they were. */
+    mdb_env_close(st->env);
+    st->env = NULL;
+    err = env_create_open(st, false);
+    if (err == CLM_OK && (err = handles_reopen(st)) != CLM_OK) {
+        mdb_env_close(st->env);
+        st->env = NULL;
+    }
+    if (err == CLM_OK)
+        st->releases++;
+    else
+        CLM_LOG_ERROR("store_reopen_failed", "dir", st->dir, "error", clm_error_message());
+    store_gate_exclusive_release(&st->gate);
+    pthread_mutex_unlock(&st->writer);
+    return err;
 }
 
 clm_err store_lmdb_meta_open(store_txn *t, unsigned *handle, bool *created)
@@ -845,7 +1069,7 @@ clm_err store_backup(store *st, int fd)
 
     store_grow_ahead(st, 1, 2); /* so that writers rarely need to grow during the copy */
     store_gate_shared_acquire(&st->gate, true);
-    rc = mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT);
+    rc = st->env != NULL ? mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT) : EBADF;
     store_gate_shared_release(&st->gate, true);
     if (rc == EPIPE)
         return clm_fail(CLM_ERR_IO, "backup of %s: the reader went away (broken pipe)", st->dir);
@@ -868,6 +1092,7 @@ void store_stats_get(store *st, store_stats *s)
     s->page_size = stat.ms_psize;
     s->grow_count = st->grow_count;
     s->update_retries = st->update_retries;
+    s->releases = st->releases;
     s->readers_max = info.me_maxreaders;
     s->readers_used = info.me_numreaders;
 }

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -289,6 +290,122 @@ UNIT_TEST(append_and_sequence)
     CHECK_INT_EQ(store_update(st, append_fn, &a), CLM_OK);
     CHECK_INT_EQ(a.first, 11);
     CHECK_STR_EQ(scan(st, NULL, NULL, 0), "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
+    store_close(st);
+}
+
+/* Appended records' non-unique index entries are held and written sorted (deferred.c):
+ * every read, replace and delete in the same transaction must see them as if written. */
+static clm_err deferred_fn(store_txn *txn, void *arg)
+{
+    clm_err *late = arg;
+    put_args a = {.id = 1, .name = "n1", .team = "t", .not_after = 30, .tags = {"b", "a"},
+                  .n_tags = 2, .flags = STORE_PUT_APPEND};
+    put_args r = {.id = 2, .name = "n2", .team = "u", .tags = {"c"}, .n_tags = 1};
+    unsigned char key[8];
+    uint64_t n = 0;
+
+    CHECK_INT_EQ(put_fn(txn, &a), CLM_OK);
+    a = (put_args){.id = 2, .name = "n2", .team = "t", .not_after = 10, .tags = {"a"},
+                   .n_tags = 1, .flags = STORE_PUT_APPEND};
+    CHECK_INT_EQ(put_fn(txn, &a), CLM_OK);
+    a.id = 3, a.name = "n3", a.not_after = 20;
+    CHECK_INT_EQ(put_fn(txn, &a), CLM_OK);
+    CHECK_INT_EQ(store_count(txn, &items, BY_TAG, &n), CLM_OK);
+    CHECK_INT_EQ(n, 4); /* a:1 b:1 a:2 a:3 */
+    CHECK_INT_EQ(put_fn(txn, &r), CLM_OK); /* replace 2: its old entries go */
+    CHECK_INT_EQ(store_count(txn, &items, BY_TEAM, &n), CLM_OK);
+    CHECK_INT_EQ(n, 3);
+    a = (put_args){.id = 4, .name = "n4", .team = "t", .tags = {"d"}, .n_tags = 1,
+                   .flags = STORE_PUT_APPEND};
+    CHECK_INT_EQ(put_fn(txn, &a), CLM_OK);
+    clm_put_be64(key, 3);
+    CHECK_INT_EQ(store_delete(txn, &items, key, 8), CLM_OK);
+    a = (put_args){.id = 5, .name = "n1", .team = "t", .tags = {"e"}, .n_tags = 1,
+                   .flags = STORE_PUT_APPEND}; /* n1 is taken */
+    CHECK_INT_EQ(put_fn(txn, &a), CLM_ERR_ALREADY_EXISTS);
+    CHECK_STR_CONTAINS(clm_error_message(), "unique index by_name");
+    a = (put_args){.id = 4, .name = "n9", .team = "t", .tags = {"f"}, .n_tags = 1,
+                   .flags = STORE_PUT_APPEND}; /* id 4 is not past the last key */
+    CHECK_INT_EQ(put_fn(txn, &a), CLM_ERR_INVALID_ARGUMENT);
+    a = (put_args){.id = 6, .name = "n6", .team = "t", .not_after = 5, .tags = {"a"},
+                   .n_tags = 1, .flags = STORE_PUT_APPEND};
+    *late = put_fn(txn, &a); /* held until the commit */
+    return CLM_OK;
+}
+
+UNIT_TEST(appended_index_entries_are_seen_at_once)
+{
+    store *st = open_store(new_dir("deferred"), 0);
+    clm_err late = CLM_ERR_INTERNAL;
+    get_result r;
+
+    CHECK_INT_EQ(store_update(st, deferred_fn, &late), CLM_OK);
+    CHECK_INT_EQ(late, CLM_OK);
+    CHECK_STR_EQ(scan(st, BY_TAG, NULL, 0), "a:1,a:6,b:1,c:2,d:4");
+    CHECK_STR_EQ(scan(st, BY_TEAM, NULL, 0), "t:1,t:4,t:6,u:2");
+    CHECK_STR_EQ(scan(st, BY_NAME, NULL, 0), "n1:1,n2:2,n4:4,n6:6");
+    CHECK_STR_EQ(scan(st, NULL, NULL, 0), "1,2,4,6");
+    CHECK_INT_EQ(get_item(st, 5, &r), CLM_ERR_NOT_FOUND);
+    CHECK_INT_EQ(r.counts[3], 4); /* by_expiry: 1, 2 (replaced: 0), 4, 6 */
+    store_close(st);
+}
+
+static long rss_anon_kib(void)
+{
+    FILE *fp = fopen("/proc/self/status", "r");
+    char line[128];
+    long kib = -1;
+
+    while (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
+        if (strncmp(line, "RssAnon:", 8) == 0)
+            kib = strtol(line + 8, NULL, 10);
+    if (fp != NULL)
+        fclose(fp);
+    return kib;
+}
+
+UNIT_TEST(release_memory_reopens_with_everything)
+{
+    const char *dir = new_dir("release");
+    store *st = open_store(dir, 0);
+    bulk_args b = {.first = 1, .n = 20000, .blob = 1000};
+    store_txn *reader = NULL;
+    store_stats stats;
+    get_result r;
+    char path[600];
+    long before, after;
+    int fd;
+
+    CHECK_INT_EQ(store_update(st, bulk_fn, &b), CLM_OK); /* about 30 MiB of dirty pages */
+    malloc_trim(0);
+    before = rss_anon_kib();
+    CHECK_INT_EQ(store_read_begin(st, &reader), CLM_OK);
+    CHECK_INT_EQ(store_release_memory(st, 0), CLM_ERR_BUSY);
+    CHECK_STR_CONTAINS(clm_error_message(), "transactions are open");
+    store_txn_end(reader);
+    CHECK_INT_EQ(store_release_memory(st, 1000), CLM_OK);
+    malloc_trim(0);
+    after = rss_anon_kib();
+#ifndef __SANITIZE_ADDRESS__ /* ASan's allocator keeps freed memory in quarantine */
+    CHECK(before > 0 && after > 0 && before - after > 16 * 1024);
+#endif
+    (void)before, (void)after;
+    CHECK_INT_EQ(get_item(st, 20000, &r), CLM_OK);
+    CHECK_INT_EQ(r.counts[0], 20000);
+    CHECK_INT_EQ(r.counts[2], 20000); /* by_team */
+    free_result(&r);
+    b = (bulk_args){.first = 20001, .n = 5};
+    CHECK_INT_EQ(store_update(st, bulk_fn, &b), CLM_OK);
+    CHECK_INT_EQ(get_item(st, 20005, &r), CLM_OK);
+    CHECK_INT_EQ(r.counts[1], 20005); /* by_name */
+    CHECK_INT_EQ(r.counts[2], 20005);
+    free_result(&r);
+    store_stats_get(st, &stats);
+    CHECK_INT_EQ(stats.releases, 1);
+    snprintf(path, sizeof(path), "%s/data.mdb", dir); /* the directory stayed locked */
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK);
+    close(fd);
     store_close(st);
 }
 
@@ -607,6 +724,8 @@ int main(void)
     UNIT_RUN(index_maintenance);
     UNIT_RUN(unique_conflict_leaves_nothing);
     UNIT_RUN(append_and_sequence);
+    UNIT_RUN(appended_index_entries_are_seen_at_once);
+    UNIT_RUN(release_memory_reopens_with_everything);
     UNIT_RUN(iteration_order);
     UNIT_RUN(map_grows_from_tiny);
     UNIT_RUN(map_full_at_maximum);

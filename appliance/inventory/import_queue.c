@@ -4,6 +4,7 @@
 #include "lib/base/log.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +15,10 @@
 
 /* The longest the writer waits for answered clients to send again (see writer_main). */
 #define LINGER_MAX_NS (25 * INT64_C(1000000))
+/* After a group this large, LMDB keeps page buffers worth giving back (store.h,
+ * store_release_memory): the writer does so once the queue has been idle a second. */
+#define RELEASE_AFTER_CERTS 2000
+#define RELEASE_IDLE_SECONDS 1
 
 typedef struct queued_import {
     import_job *job;            /* an ImportCertificates request, or */
@@ -41,6 +46,7 @@ struct import_queue {
     bool stopping;
     pthread_t thread;
     queued_import **items; /* the writer's group, max_certs_per_txn + 1 */
+    bool release_due;      /* the writer: a large group committed since the last release */
 };
 
 /* The requests of one shared transaction. */
@@ -122,6 +128,34 @@ static int64_t monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* With q->lock held and the queue empty: wait up to RELEASE_IDLE_SECONDS for work; if
+ * none came, give LMDB's kept page buffers and the freed heap back. Open transactions
+ * (a long listing) put it off to the next quiet second. */
+static void release_when_idle(import_queue *q)
+{
+    struct timespec until;
+    clm_err err;
+
+    clock_gettime(CLOCK_MONOTONIC, &until); /* q->work waits on CLOCK_MONOTONIC */
+    until.tv_sec += RELEASE_IDLE_SECONDS;
+    while (q->head == NULL && !q->stopping)
+        if (pthread_cond_timedwait(&q->work, &q->lock, &until) == ETIMEDOUT)
+            break;
+    if (q->head != NULL || q->stopping)
+        return;
+    pthread_mutex_unlock(&q->lock);
+    err = store_release_memory(q->store, 0);
+    if (err == CLM_OK)
+        malloc_trim(0);
+    else if (err == CLM_ERR_BUSY)
+        clm_error_clear();
+    else
+        CLM_LOG_ERROR("import_release_memory_failed", "error", clm_error_message());
+    pthread_mutex_lock(&q->lock);
+    if (err != CLM_ERR_BUSY)
+        q->release_due = false;
+}
+
 static void *writer_main(void *arg)
 {
     import_queue *q = arg;
@@ -134,8 +168,12 @@ static void *writer_main(void *arg)
         int64_t started;
 
         pthread_mutex_lock(&q->lock);
-        while (q->head == NULL && !q->stopping)
-            pthread_cond_wait(&q->work, &q->lock);
+        while (q->head == NULL && !q->stopping) {
+            if (q->release_due)
+                release_when_idle(q);
+            else
+                pthread_cond_wait(&q->work, &q->lock);
+        }
         if (q->head == NULL) {
             pthread_mutex_unlock(&q->lock);
             break;
@@ -169,6 +207,8 @@ static void *writer_main(void *arg)
 
         started = monotonic_ns();
         group_commit(q->store, &g);
+        if (certs >= RELEASE_AFTER_CERTS)
+            q->release_due = true;
         for (size_t i = 0; i < g.n; i++) {
             queued_import *r = g.items[i];
             r->done(r->arg, r->err, r->message);

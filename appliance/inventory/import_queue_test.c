@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -343,10 +344,76 @@ UNIT_TEST(test_other_writes)
     store_close(st);
 }
 
+static clm_err write_audit(store_txn *txn, void *arg)
+{
+    store_audit_event ev = {"test", 1, "/clm.v1.Connectors/Issue", "bulk", "ok"};
+
+    (void)arg;
+    return store_audit_append(txn, &ev, NULL);
+}
+
+static void count_done(void *arg, clm_err err, const char *message)
+{
+    (void)message;
+    if (err == CLM_OK)
+        __atomic_add_fetch((int *)arg, 1, __ATOMIC_SEQ_CST);
+}
+
+static uint64_t releases(store *st)
+{
+    store_stats stats;
+
+    store_stats_get(st, &stats);
+    return stats.releases;
+}
+
+/* After a large group and a quiet second, the writer gives LMDB's kept page buffers back
+ * (store_release_memory); a small group does not call for it. */
+UNIT_TEST(test_memory_released_when_idle)
+{
+    const char *base = getenv("TEST_TMPDIR");
+    char dir[4096];
+    store *st = NULL;
+    import_queue *q = NULL;
+    blocker b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    blocker_arg ba;
+    pthread_t blocker_thread;
+    int done = 0;
+
+    snprintf(dir, sizeof(dir), "%s/import-queue-XXXXXX", base ? base : "/tmp");
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT_EQ(store_open(dir, NULL, tables, 2, &st), CLM_OK);
+    CHECK_INT_EQ(import_queue_new(st, 5000, &q), CLM_OK);
+    ba = (blocker_arg){st, &b};
+    pthread_create(&blocker_thread, NULL, blocker_main, &ba);
+    pthread_mutex_lock(&b.lock);
+    while (!b.holding)
+        pthread_cond_wait(&b.cond, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    for (int i = 0; i < 2100; i++)
+        CHECK_INT_EQ(import_queue_submit_write(q, write_audit, NULL, count_done, &done), CLM_OK);
+    pthread_mutex_lock(&b.lock);
+    b.release = 1;
+    pthread_cond_broadcast(&b.cond);
+    pthread_mutex_unlock(&b.lock);
+    pthread_join(blocker_thread, NULL);
+    for (int i = 0; i < 100 && releases(st) == 0; i++)
+        usleep(50000);
+    CHECK_INT_EQ(__atomic_load_n(&done, __ATOMIC_SEQ_CST), 2100);
+    CHECK_INT_EQ(releases(st), 1);
+    CHECK_INT_EQ(import_queue_submit_write(q, write_audit, NULL, count_done, &done), CLM_OK);
+    usleep(1500000);
+    CHECK_INT_EQ(releases(st), 1);
+    import_queue_free(q);
+    CHECK_INT_EQ(done, 2101);
+    store_close(st);
+}
+
 int main(void)
 {
     UNIT_RUN(test_group_commit);
     UNIT_RUN(test_other_writes);
     UNIT_RUN(test_nothing_to_write);
+    UNIT_RUN(test_memory_released_when_idle);
     return unit_report();
 }

@@ -78,7 +78,7 @@ clm_err page_list(store_txn *txn, clm_arena *arena, const store_table *table,
 {
     page_position pos;
     store_iter *it;
-    size_t size, n = 0;
+    size_t size = 0, n = 0;
     int present;
     clm_err err;
 

@@ -128,19 +128,28 @@ static void advise_random(void)
     fclose(fp);
 }
 
-/* Bytes this process caused to be written to storage (/proc/self/io write_bytes). */
-static double written_bytes(void)
+/* A number after "field" in a /proc/self file: write_bytes of io (bytes this process
+ * caused to be written to storage), RssAnon of status (kB). */
+static double proc_value(const char *file, const char *field)
 {
-    FILE *fp = fopen("/proc/self/io", "r");
-    char line[128];
+    char path[64], line[128];
+    size_t len = strlen(field);
     double v = 0;
+    FILE *fp;
 
+    snprintf(path, sizeof(path), "/proc/self/%s", file);
+    fp = fopen(path, "r");
     while (fp != NULL && fgets(line, sizeof(line), fp) != NULL)
-        if (strncmp(line, "write_bytes: ", 13) == 0)
-            v = strtod(line + 13, NULL);
+        if (strncmp(line, field, len) == 0 && line[len] == ':')
+            v = strtod(line + len + 1, NULL);
     if (fp != NULL)
         fclose(fp);
     return v;
+}
+
+static double written_bytes(void)
+{
+    return proc_value("io", "write_bytes");
 }
 
 static double dir_mdb_size(const char *dir)
@@ -236,65 +245,16 @@ static void run_import(const char *dir, int threads)
 
 /* ---- direct: facts, then store_put in one transaction per batch ---- */
 
-static void hex_bytes(clm_arena *arena, const char *hex, ProtobufCBinaryData *out)
-{
-    size_t n = hex ? strlen(hex) / 2 : 0;
-
-    out->len = n;
-    out->data = n ? clm_arena_alloc(arena, n) : NULL;
-    for (size_t i = 0; i < n && out->data; i++) {
-        char b[3] = {hex[2 * i], hex[2 * i + 1], 0};
-        out->data[i] = (uint8_t)strtoul(b, NULL, 16);
-    }
-}
-
-/* The record inventory_import() builds for a new certificate (certs.c add_new/fill_facts). */
+/* The record inventory_import() builds for a new certificate (certs.c add_new). */
 static void fill(clm_arena *a, const pki_facts *f, const corpus_cert *c, int64_t now,
                  Clm__Store__V1__Attribute **attrs, Clm__Store__V1__CertificateRecord *r)
 {
-    static const char *const ku[] = {"digitalSignature", "nonRepudiation", "keyEncipherment",
-                                     "dataEncipherment", "keyAgreement",   "keyCertSign",
-                                     "cRLSign",          "encipherOnly",   "decipherOnly"};
     Clm__Store__V1__CertificateSource *src = clm_arena_alloc(a, sizeof(*src));
 
     clm__store__v1__certificate_record__init(r);
     r->der.data = (uint8_t *)c->der;
     r->der.len = c->len;
-    r->subject = f->subject ? f->subject : "";
-    r->issuer = f->issuer ? f->issuer : "";
-    r->common_name = f->common_name ? f->common_name : "";
-    r->dns_names = f->dns_names.v, r->n_dns_names = f->dns_names.n;
-    r->ip_addresses = f->ip_addresses.v, r->n_ip_addresses = f->ip_addresses.n;
-    r->emails = f->emails.v, r->n_emails = f->emails.n;
-    r->uris = f->uris.v, r->n_uris = f->uris.n;
-    r->serial_hex = f->serial ? f->serial : "";
-    r->not_before = f->not_before;
-    r->not_after = f->not_after;
-    r->key_type = (char *)pki_key_alg_name(f->key_alg);
-    r->key_bits = f->key_bits > 0 ? (uint32_t)f->key_bits : 0;
-    r->key_curve = f->key_curve ? f->key_curve : "";
-    r->signature_algorithm = f->signature_algorithm ? f->signature_algorithm : "";
-    hex_bytes(a, f->sha1, &r->sha1);
-    hex_bytes(a, f->sha256, &r->sha256);
-    hex_bytes(a, f->subject_key_id, &r->ski);
-    hex_bytes(a, f->authority_key_id, &r->aki);
-    r->key_usage = clm_arena_alloc(a, 9 * sizeof(char *));
-    for (unsigned bit = 0; f->has_key_usage && bit < 9; bit++)
-        if (f->key_usage & (1u << bit))
-            r->key_usage[r->n_key_usage++] = (char *)ku[bit];
-    r->extended_key_usage = clm_arena_alloc(a, (f->ext_key_usage.n + 1) * sizeof(char *));
-    for (size_t i = 0; i < f->ext_key_usage.n; i++)
-        r->extended_key_usage[r->n_extended_key_usage++] =
-            f->ext_key_usage_names && f->ext_key_usage_names[i] ? (char *)f->ext_key_usage_names[i]
-                                                                : f->ext_key_usage.v[i];
-    r->is_ca = f->is_ca;
-    r->path_length = f->path_len;
-    r->ocsp_urls = f->ocsp_uris.v, r->n_ocsp_urls = f->ocsp_uris.n;
-    r->ca_issuer_urls = f->ca_issuer_uris.v, r->n_ca_issuer_urls = f->ca_issuer_uris.n;
-    r->crl_urls = f->crl_uris.v, r->n_crl_urls = f->crl_uris.n;
-    r->self_signed = f->self_signed;
-    r->template_name = f->template_name ? f->template_name : f->template_oid ? f->template_oid : "";
-    r->version = (uint32_t)f->version;
+    inventory_fill_facts(a, f, r);
     r->status = CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_MONITORED;
     r->group_id = INVENTORY_DEFAULT_GROUP_ID;
     clm__store__v1__certificate_source__init(src);
@@ -384,10 +344,10 @@ static void run_direct(const char *dir)
     store_close(st);
     printf("result mode=direct certs=%zu seconds=%.3f rate=%.0f facts_seconds=%.3f "
            "facts_rate=%.0f store_seconds=%.3f store_rate=%.0f batch=%zu db_bytes=%.0f "
-           "map_grows=%" PRIu64 " indexes=%zu written_bytes=%.0f madv_random=%d\n",
+           "map_grows=%" PRIu64 " indexes=%zu written_bytes=%.0f rss_anon_kb=%.0f madv_random=%d\n",
            cp.n, secs, (double)cp.n / secs, t_facts, (double)cp.n / t_facts, t_store,
            (double)cp.n / t_store, batch_size, dir_mdb_size(dir), stats.grow_count,
-           cert_table->n_indexes, written_bytes(), madv_random);
+           cert_table->n_indexes, written_bytes(), proc_value("status", "RssAnon"), madv_random);
     clm_arena_free(&arena);
     free(records);
     free(facts);
