@@ -79,8 +79,10 @@ static char *lineage(store_txn *txn, clm_arena *arena, uint64_t id)
     return convert_hex(arena, r->sha256.data, r->sha256.len);
 }
 
-static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, group_cache *groups,
-                                    int64_t now_ns, const Clm__Store__V1__CertificateRecord *r)
+/* The fields of a BASIC listing (clm.v1.CertificateView; inventory/basic.h reads them). */
+static Clm__V1__Certificate *to_api_basic(store_txn *txn, clm_arena *arena, group_cache *groups,
+                                          int64_t now_ns,
+                                          const Clm__Store__V1__CertificateRecord *r)
 {
     Clm__V1__Certificate *c = clm_arena_alloc(arena, sizeof(*c));
 
@@ -92,10 +94,6 @@ static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, group_cach
     c->subject = r->subject;
     c->issuer = r->issuer;
     c->common_name = r->common_name;
-    c->dns_names = r->dns_names, c->n_dns_names = r->n_dns_names;
-    c->ip_addresses = r->ip_addresses, c->n_ip_addresses = r->n_ip_addresses;
-    c->emails = r->emails, c->n_emails = r->n_emails;
-    c->uris = r->uris, c->n_uris = r->n_uris;
     c->serial = r->serial_hex;
     c->not_before = convert_timestamp_s(arena, r->not_before);
     c->not_after = convert_timestamp_s(arena, r->not_after);
@@ -104,6 +102,22 @@ static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, group_cach
     c->days_to_expiry = left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
     c->key_type = r->key_type;
     c->key_bits = r->key_bits;
+    c->status = (Clm__V1__CertificateStatus)r->status;
+    c->group = group_name(txn, arena, groups, r->group_id);
+    return c;
+}
+
+static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, group_cache *groups,
+                                    int64_t now_ns, const Clm__Store__V1__CertificateRecord *r)
+{
+    Clm__V1__Certificate *c = to_api_basic(txn, arena, groups, now_ns, r);
+
+    if (c == NULL)
+        return NULL;
+    c->dns_names = r->dns_names, c->n_dns_names = r->n_dns_names;
+    c->ip_addresses = r->ip_addresses, c->n_ip_addresses = r->n_ip_addresses;
+    c->emails = r->emails, c->n_emails = r->n_emails;
+    c->uris = r->uris, c->n_uris = r->n_uris;
     c->key_curve = r->key_curve;
     c->signature_algorithm = r->signature_algorithm;
     c->ski = convert_hex(arena, r->ski.data, r->ski.len);
@@ -119,8 +133,6 @@ static Clm__V1__Certificate *to_api(store_txn *txn, clm_arena *arena, group_cach
     c->self_signed = r->self_signed;
     c->template_name = r->template_name;
     c->version = r->version;
-    c->status = (Clm__V1__CertificateStatus)r->status;
-    c->group = group_name(txn, arena, groups, r->group_id);
     c->sources = clm_arena_alloc(arena, (r->n_sources + 1) * sizeof(*c->sources));
     for (size_t i = 0; c->sources && i < r->n_sources; i++) {
         const Clm__Store__V1__CertificateSource *s = r->sources[i];
@@ -418,7 +430,11 @@ static clm_err emit_certificate(void *arg, Clm__Store__V1__CertificateRecord *re
 {
     list_state *ls = arg;
     clm_arena *arena = rpc_call_arena(ls->op->call);
-    Clm__V1__Certificate *c = to_api(ls->txn, arena, &ls->groups, ls->op->now_ns, record);
+    const Clm__V1__ListCertificatesRequest *req = (const void *)ls->op->request;
+    Clm__V1__Certificate *c =
+        req->view == CLM__V1__CERTIFICATE_VIEW__CERTIFICATE_VIEW_BASIC
+            ? to_api_basic(ls->txn, arena, &ls->groups, ls->op->now_ns, record)
+            : to_api(ls->txn, arena, &ls->groups, ls->op->now_ns, record);
 
     if (c == NULL)
         return clm_fail(CLM_ERR_NO_MEMORY, "out of memory");

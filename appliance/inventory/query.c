@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "appliance/inventory/basic.h"
 #include "appliance/inventory/groups.h"
 #include "appliance/inventory/page.h"
 #include "appliance/inventory/tables.h"
@@ -130,6 +131,8 @@ static clm_err prepare(store_txn *txn, clm_arena *arena, const Clm__V1__ListCert
     if (q->status < 0 || q->status > CLM__V1__CERTIFICATE_STATUS__CERTIFICATE_STATUS_REVOKED)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "status: %d is not a certificate status",
                         q->status);
+    if (q->view < 0 || q->view > CLM__V1__CERTIFICATE_VIEW__CERTIFICATE_VIEW_BASIC)
+        return clm_fail(CLM_ERR_INVALID_ARGUMENT, "view: %d is not a certificate view", q->view);
     if (strlen(q->name_contains) > 253 || strlen(q->issuer_contains) > 1024)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "name_contains or issuer_contains: too long");
     if (q->domain[0] != '\0') {
@@ -196,6 +199,7 @@ clm_err query_list(store_txn *txn, clm_arena *arena, const Clm__V1__ListCertific
                         !req->issuer_contains[0] && !f.group_id && !req->status &&
                         !req->key_type[0] && !req->key_bits && !req->source_device[0] &&
                         !(req->attribute && req->attribute->key[0]);
+    int basic = req->view == CLM__V1__CERTIFICATE_VIEW__CERTIFICATE_VIEW_BASIC;
     if ((err = store_iter_open(txn, &inventory_certificates, index, 0, &it)) != CLM_OK)
         return err;
     if (present)
@@ -219,7 +223,8 @@ clm_err query_list(store_txn *txn, clm_arena *arena, const Clm__V1__ListCertific
         }
         examined++;
         if (index_decides) {
-            r = (void *)inventory_unpack(arena, &inventory_certificates, item);
+            r = basic ? inventory_read_basic(arena, item->value, item->value_len)
+                      : (void *)inventory_unpack(arena, &inventory_certificates, item);
             if (r == NULL || (err = emit(arg, r)) != CLM_OK) {
                 err = r == NULL ? clm_fail(CLM_ERR_STORE, "certificate record does not unpack")
                                 : err;

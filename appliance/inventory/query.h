@@ -22,7 +22,9 @@
 typedef clm_err (*query_emit_fn)(void *arg, Clm__Store__V1__CertificateRecord *record);
 
 /**
- * @brief One page of ListCertificates.
+ * @brief One page of ListCertificates. With req->view BASIC, records the expiry index
+ * alone selects are read by inventory_read_basic() (basic.h): only the BASIC fields of
+ * the emitted record are then set.
  * @param[in] now seconds since the epoch (the expiry filters' reference).
  * @param[out] next_token the next page's token in the arena, or NULL at the end.
  * @return CLM_OK; CLM_ERR_INVALID_ARGUMENT naming a bad filter or page field;

@@ -183,6 +183,26 @@ def test_queries_paging_and_updates():
     except grpc.RpcError as e:
         code = e.code(), e.details()
     check(code and code[0] == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in code[1], f"bad token: {code}")
+    # the BASIC view: the summary fields equal the full view's, nothing else is sent
+    basic_fields = ["sha256", "sha1", "subject", "issuer", "common_name", "serial", "not_before",
+                    "not_after", "days_to_expiry", "key_type", "key_bits", "status", "group"]
+    for req in (dict(expiring_within_days=60), dict(domain="example.com"), dict()):
+        full = stub.ListCertificates(inventory_pb2.ListCertificatesRequest(**req), timeout=10).certificates
+        basic = stub.ListCertificates(inventory_pb2.ListCertificatesRequest(
+            view=inventory_pb2.CERTIFICATE_VIEW_BASIC, **req), timeout=10).certificates
+        same = len(full) == len(basic) > 0 and all(
+            getattr(f, k) == getattr(b, k) for f, b in zip(full, basic) for k in basic_fields)
+        check(same and all(not b.dns_names and not b.signature_algorithm and not b.sources for b in basic),
+              f"view BASIC {req}: {len(basic)} certificates, the summary of the full view's")
+    code = None
+    try:
+        stub.ListCertificates(inventory_pb2.ListCertificatesRequest(view=7), timeout=10)
+    except grpc.RpcError as e:
+        code = e.code(), e.details()
+    check(code and code[0] == grpc.StatusCode.INVALID_ARGUMENT and "view" in code[1], f"bad view: {code}")
+    r = clmctl(d, "-o", "csv", "cert", "ls", "--expiring", "30")
+    check(r.returncode == 0 and len(r.stdout.strip().splitlines()) == 4 and "host0.example.com" in r.stdout,
+          f"cert ls as CSV (BASIC view): {r.stdout}{r.stderr}")
     # groups and updates
     clmctl(d, "group", "create", "Web", "--auto-renew", "30")
     first = ls(d)[0]["sha256"]

@@ -349,8 +349,10 @@ static int cmd_cert_ls(clmctl_globals *g, int argc, char **argv)
             return 2;
         }
     }
-    if (g->output != OUTPUT_JSON)
+    if (g->output != OUTPUT_JSON) { /* a table shows the summary: the lighter view */
         rows.table = output_table_begin(g->output, headers, 7);
+        req.view = CLM__V1__CERTIFICATE_VIEW__CERTIFICATE_VIEW_BASIC;
+    }
     req.page_size = 500;
     rows.limit = limit;
     int rc = clmctl_for_each_page(g, "/clm.v1.Inventory/ListCertificates", &req.base,

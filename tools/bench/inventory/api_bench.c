@@ -10,11 +10,12 @@
  *       each thread sends its batches as the messages of one ImportCertificatesStream
  *       (one reply at the end, once all are durable) instead of one call per batch.
  *   api_bench query SOCKET (--expiring DAYS | --domain-prefix P) [--calls N] [--warmup W]
- *                   [--page-size S] [--domains D]
+ *                   [--page-size S] [--domains D] [--view basic|full]
  *       N sequential ListCertificates (default 1000, after W = 50 not measured) for the
  *       first page: expiring_within_days = DAYS, or domain = P<i % D>.com (default D 50,
  *       so "example-corp" asks example-corp0.com .. example-corp49.com in turn).
- *       Latency is the whole client call: request, server, reply unpacked.
+ *       Latency is the whole client call: request, server, reply unpacked. --view asks
+ *       for the BASIC or (default) FULL certificate view (clm.v1.CertificateView).
  *
  * Prints one "result key=value ..." line; messages go to stderr.
  */
@@ -223,6 +224,8 @@ static int run_ingest(int conns)
 
 /* ---- query ---- */
 
+static Clm__V1__CertificateView query_view = CLM__V1__CERTIFICATE_VIEW__CERTIFICATE_VIEW_FULL;
+
 static int run_query(unsigned expiring, const char *domain_prefix, unsigned domains,
                      size_t calls, size_t warmup, unsigned page_size)
 {
@@ -237,6 +240,7 @@ static int run_query(unsigned expiring, const char *domain_prefix, unsigned doma
         double t0;
 
         req.page_size = page_size;
+        req.view = query_view;
         if (domain_prefix != NULL) {
             snprintf(domain, sizeof(domain), "%s%zu.com", domain_prefix, i % domains);
             req.domain = domain;
@@ -263,9 +267,11 @@ static int run_query(unsigned expiring, const char *domain_prefix, unsigned doma
     client_free(client);
     qsort(lat, calls, sizeof(*lat), cmp_double);
 #define PCT(p) (lat[(size_t)((double)(calls - 1) * (p))] * 1e6)
-    printf("result mode=%s calls=%zu page_size=%u mean_us=%.0f p50_us=%.0f p90_us=%.0f "
+    printf("result mode=%s view=%s calls=%zu page_size=%u mean_us=%.0f p50_us=%.0f p90_us=%.0f "
            "p99_us=%.0f max_us=%.0f mean_results=%.1f short_pages=%zu\n",
-           domain_prefix ? "query_domain" : "query_expiring", calls, page_size,
+           domain_prefix ? "query_domain" : "query_expiring",
+           query_view == CLM__V1__CERTIFICATE_VIEW__CERTIFICATE_VIEW_BASIC ? "basic" : "full",
+           calls, page_size,
            sum * 1e6 / (double)calls, PCT(0.50), PCT(0.90), PCT(0.99), PCT(1.0),
            (double)results / (double)calls, short_pages);
     free(lat);
@@ -285,7 +291,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: api_bench ingest SOCKET CORPUS [--count N] [--batch B] "
                         "[--conns C] [--stream 1]\n       api_bench query SOCKET (--expiring DAYS | "
                         "--domain-prefix P) [--calls N] [--warmup W] [--page-size S] "
-                        "[--domains D]\n");
+                        "[--domains D] [--view basic|full]\n");
         return 2;
     }
     socket_path = argv[2];
@@ -311,6 +317,9 @@ int main(int argc, char **argv)
             page_size = (unsigned)bench_parse_number(o, v);
         else if (strcmp(o, "--domains") == 0)
             domains = (unsigned)bench_parse_number(o, v);
+        else if (strcmp(o, "--view") == 0 && (strcmp(v, "basic") == 0 || strcmp(v, "full") == 0))
+            query_view = strcmp(v, "basic") == 0 ? CLM__V1__CERTIFICATE_VIEW__CERTIFICATE_VIEW_BASIC
+                                                 : CLM__V1__CERTIFICATE_VIEW__CERTIFICATE_VIEW_FULL;
         else {
             fprintf(stderr, "api_bench: unknown option %s\n", o);
             return 2;
