@@ -25,6 +25,33 @@ static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
     return false; /* truncated, or longer than 10 bytes */
 }
 
+/* A field key as protobuf-c reads it (its parse_tag_and_wiretype): at most 5 bytes, the
+ * field number kept to 32 bits, refused only when the first byte holds no number bits. */
+static bool read_key(const uint8_t **p, const uint8_t *end, uint32_t *field, unsigned *wire)
+{
+    const uint8_t *q = *p;
+    size_t max = (size_t)(end - q) < 5 ? (size_t)(end - q) : 5;
+    uint32_t tag;
+    unsigned shift = 4;
+
+    if (max == 0 || (q[0] & 0xf8) == 0)
+        return false;
+    tag = (q[0] & 0x7f) >> 3;
+    *wire = q[0] & 7;
+    for (size_t i = 0; i < max; i++) {
+        if (i > 0) {
+            tag |= (uint32_t)(q[i] & 0x7f) << shift;
+            shift += 7;
+        }
+        if (!(q[i] & 0x80)) {
+            *field = tag;
+            *p = q + i + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool take_string(clm_arena *arena, const uint8_t *data, size_t len, char **out)
 {
     const uint8_t *nul = memchr(data, 0, len);
@@ -48,7 +75,7 @@ static bool take_bytes(clm_arena *arena, const uint8_t *data, size_t len, Protob
 }
 
 /* One length-delimited field the listing shows, or false. */
-static bool take_len_field(clm_arena *arena, uint64_t field, const uint8_t *data, size_t len,
+static bool take_len_field(clm_arena *arena, uint32_t field, const uint8_t *data, size_t len,
                            Clm__Store__V1__CertificateRecord *r)
 {
     switch (field) {
@@ -63,7 +90,7 @@ static bool take_len_field(clm_arena *arena, uint64_t field, const uint8_t *data
     }
 }
 
-static void take_varint_field(uint64_t field, uint64_t v, Clm__Store__V1__CertificateRecord *r)
+static void take_varint_field(uint32_t field, uint64_t v, Clm__Store__V1__CertificateRecord *r)
 {
     switch (field) {
     case 1: r->id = v; break;
@@ -77,7 +104,7 @@ static void take_varint_field(uint64_t field, uint64_t v, Clm__Store__V1__Certif
 }
 
 /* Is `field` one the listing takes, and then with which wire type? -1: not taken. */
-static int wire_type_of(uint64_t field)
+static int wire_type_of(uint32_t field)
 {
     switch (field) {
     case 1: case 18: case 19: case 21: case 50: case 51: return WIRE_VARINT;
@@ -96,21 +123,21 @@ Clm__Store__V1__CertificateRecord *inventory_read_basic(clm_arena *arena, const 
         return NULL;
     clm__store__v1__certificate_record__init(r);
     while (p < end) {
-        uint64_t key, v;
+        uint64_t v;
+        uint32_t field;
         unsigned wire;
         int want;
 
-        if (!read_varint(&p, end, &key) || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+        if (!read_key(&p, end, &field, &wire))
             return NULL;
-        wire = (unsigned)(key & 7);
-        want = wire_type_of(key >> 3);
+        want = wire_type_of(field);
         if (want >= 0 && (unsigned)want != wire)
             return NULL; /* protobuf-c refuses a known field of another type too */
         switch (wire) {
         case WIRE_VARINT:
             if (!read_varint(&p, end, &v))
                 return NULL;
-            take_varint_field(key >> 3, v, r);
+            take_varint_field(field, v, r);
             break;
         case WIRE_64:
         case WIRE_32:
@@ -121,7 +148,7 @@ Clm__Store__V1__CertificateRecord *inventory_read_basic(clm_arena *arena, const 
         case WIRE_LEN:
             if (!read_varint(&p, end, &v) || v > (uint64_t)(end - p))
                 return NULL;
-            if (!take_len_field(arena, key >> 3, p, (size_t)v, r))
+            if (!take_len_field(arena, field, p, (size_t)v, r))
                 return NULL;
             p += v;
             break;
