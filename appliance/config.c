@@ -99,6 +99,11 @@ static const config_key config_keys[] = {
      "wait after a failed renewal before the sweep tries again (doubled per failure)"},
     {"renewal", "retry_cap", "renewal-retry-cap", "CLM_RENEWAL_RETRY_CAP", KEY_SECONDS,
      NUM(renewal_retry_cap_s), 1, 7 * 86400, "24h", "the longest wait between renewal attempts"},
+    {"inventory", "import_group", "import-group", "CLM_IMPORT_GROUP", KEY_INT,
+     NUM(import_group_certs), 1000, 50000, "10000",
+     "certificates one import transaction takes at most: larger groups import faster (1M "
+     "certificates: 25,000 was 1.34x the rate of 10,000) and raise the memory peak of a "
+     "bulk import (583 -> 861 MiB); read at start"},
     {"renewal", "lifetime_percent", "renewal-lifetime-percent", "CLM_RENEWAL_LIFETIME_PERCENT",
      KEY_INT, NUM(renewal_lifetime_percent), 1, 99, "33",
      "short-lived certificates (days before expiry >= lifetime) renew when this share of "

@@ -51,6 +51,7 @@ typedef struct clm_config {
     int renewal_retry_base_s;     /* [renewal] retry_base: the first wait after a failure */
     int renewal_retry_cap_s;      /* [renewal] retry_cap: the longest wait */
     int renewal_lifetime_percent; /* [renewal] lifetime_percent: short-lived rule (policy.h) */
+    int import_group_certs;       /* [inventory] import_group: the import queue's group size */
 } clm_config;
 
 typedef enum config_action {

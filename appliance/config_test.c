@@ -41,6 +41,8 @@ static const struct {
     {"[tls]\nvalidation_interval = 8d\n", CLM_ERR_CONFIG, "validation_interval"},
     {"[tls]\nmax_in_flight = 0\n", CLM_ERR_CONFIG, "max_in_flight"},
     {"[store]\nmap_size_mb = -1\n", CLM_ERR_CONFIG, "outside 1..1048576"},
+    {"[inventory]\nimport_group = 25000\n", CLM_OK, ""},
+    {"[inventory]\nimport_group = 500\n", CLM_ERR_CONFIG, "[inventory] import_group: 500 is outside 1000..50000"},
     {"[server\nthreads = 4\n", CLM_ERR_CONFIG, "line 1"},
     {"[server]\nthreads = 4\n[server]\nthreads = 99\n", CLM_ERR_CONFIG, "(line 4)"},
 };

@@ -161,7 +161,7 @@ int main(int argc, char **argv)
         rc = fail("store");
         goto out;
     }
-    if (import_queue_new(app.store, 0, &app.imports) != CLM_OK) {
+    if (import_queue_new(app.store, (size_t)app.config.import_group_certs, &app.imports) != CLM_OK) {
         rc = fail("import queue");
         goto out;
     }
