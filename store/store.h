@@ -11,7 +11,9 @@
  * Tables and indexes are data: a store_table names its record type and lists its
  * indexes, each with a function that computes zero or more index keys from a record.
  * store_put() and store_delete() remove the index entries of the previous version and
- * add those of the new one, in the same write transaction. Storage layout (LMDB):
+ * add those of the new one, in the same write transaction. (The non-unique entries of
+ * STORE_PUT_APPEND records are written later in that transaction, sorted, before
+ * anything could read them: store/deferred.c. Callers cannot tell.) Storage layout (LMDB):
  *   - table "t":         primary key -> packed record
  *   - index "t.i":       index key -> primary key; MDB_DUPSORT (one index key maps to
  *                        many primary keys, kept sorted), or a plain table when the
