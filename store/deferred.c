@@ -6,8 +6,8 @@
  * (names, expiry, thumbprints). Inserted one record at a time, each entry descends its
  * B-tree from the root through pages that are cold in the CPU cache; sorted, the
  * descents of neighbouring keys share their path and LMDB's cursor stays on the same
- * leaf when the next key falls into it. store_lmdb.c writes them (the only file that
- * calls LMDB) before anything could observe their absence: a read of a non-unique
+ * leaf when the next key falls into it. store_lmdb_write.c writes them (store_lmdb_deferred_flush)
+ * before anything could observe their absence: a read of a non-unique
  * index, a replace or delete in the same table, and the commit. No LMDB calls here.
  */
 #include "store/store_internal.h"

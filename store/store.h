@@ -5,7 +5,7 @@
  * tables of protobuf-c records under byte-string keys, secondary indexes kept in step
  * with them, a meta table (schema version, id sequences, index states, audit head), the
  * audit hash chain (store/audit.h) and an online backup. The interface speaks records and
- * transactions; LMDB, the backend today, stays inside store_lmdb.c so that a second
+ * transactions; LMDB, the backend today, stays inside store_lmdb*.c so that a second
  * backend (PostgreSQL) can implement the same contract.
  *
  * Tables and indexes are data: a store_table names its record type and lists its

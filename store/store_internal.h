@@ -4,7 +4,8 @@
  * index maintenance, reserved meta names).
  *
  * Files: store.c (open/close, schema and index definitions, checks; no LMDB calls),
- * store_lmdb.c (everything that calls LMDB, the only file that includes lmdb.h),
+ * store_lmdb.c and store_lmdb_write.c (everything that calls LMDB; they alone include
+ * lmdb.h, through store_lmdb.h),
  * records.c (helpers over the public API), keys.c, deferred.c, gate.c, audit.c.
  * LMDB handles appear here only as incomplete struct types and unsigned table handles.
  */
@@ -212,7 +213,7 @@ clm_err store_unpack(const store_table *table, const void *data, size_t len,
 clm_err store_index_keys(const store_table *table, size_t i, const ProtobufCMessage *record,
                          store_keys *keys);
 
-/* --- store_lmdb.c: the backend primitives store.c builds on ----------------------------- */
+/* --- store_lmdb.c, store_lmdb_write.c: the backend primitives store.c builds on --------- */
 
 /** Create and open the environment of st->dir (sizes from st->opt); lock it. */
 clm_err store_lmdb_env_open(store *st, unsigned max_tables);
