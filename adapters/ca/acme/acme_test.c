@@ -12,6 +12,7 @@
 #include "adapters/ca/acme/acme.h"
 #include "adapters/ca/acme/acme_internal.h"
 #include "adapters/ca/fields.h"
+#include "adapters/ca/acme/testing.h"
 #include "adapters/ca/memory_state.h"
 #include "lib/base/buf.h"
 #include "lib/base/log.h"
@@ -91,18 +92,6 @@ static const char *fresh_name(char *buf, size_t size)
     return buf;
 }
 
-typedef struct connector {
-    ca_memory_state state;
-    adapter_ca *ca;
-    adapter_field_value v[16];
-    size_t n;
-} connector;
-
-static void field(connector *c, const char *name, const char *value)
-{
-    c->v[c->n++] = (adapter_field_value){name, value};
-}
-
 /* Open with the fields given so far (keeping the state when reopened). */
 static clm_err connector_open(connector *c)
 {
@@ -113,21 +102,21 @@ static clm_err connector_open(connector *c)
     return ca_acme_ops.open(&config, &c->ca);
 }
 
+/* Submit a CSR through the connector's adapter. */
+static clm_err submit_csr(connector *c, const clm_buf *csr, adapter_ca_result *r)
+{
+    return ca_acme_ops.submit(c->ca, &(adapter_ca_request){.csr = csr->data, .csr_len = csr->len},
+                              r);
+}
+
 static void connector_base(connector *c, const char *url)
 {
     memset(c, 0, sizeof *c);
     ca_memory_state_init(&c->state);
-    field(c, "directory_url", url);
-    field(c, "ca_file", ca_file);
-    field(c, "terms_agreed", "true");
-    field(c, "contact_email", "admin@example.test");
-}
-
-static void connector_free(connector *c)
-{
-    ca_acme_ops.close(c->ca);
-    c->ca = NULL;
-    ca_memory_state_free(&c->state);
+    connector_field(c, "directory_url", url);
+    connector_field(c, "ca_file", ca_file);
+    connector_field(c, "terms_agreed", "true");
+    connector_field(c, "contact_email", "admin@example.test");
 }
 
 /* Submit a CSR for n fresh names; the outcome (result freed unless out given). */
@@ -143,8 +132,7 @@ static adapter_ca_outcome issue(connector *c, size_t n, adapter_ca_result *keep)
     for (size_t i = 0; i < n; i++)
         names[i] = fresh_name(names_buf[i], sizeof names_buf[i]);
     make_csr(names, n, &csr);
-    err = ca_acme_ops.submit(c->ca, &(adapter_ca_request){.csr = csr.data, .csr_len = csr.len},
-                             &r);
+    err = submit_csr(c, &csr, &r);
     clm_buf_free(&csr);
     if (err != CLM_OK) {
         fprintf(stderr, "submit: %s\n", clm_error_message());
@@ -198,7 +186,7 @@ UNIT_TEST(issue_with_responder)
     X509 *leaf, *issuer;
 
     connector_base(&c, url_a);
-    field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "http01_listen", listen_addr);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -236,7 +224,7 @@ UNIT_TEST(revoke_certificate)
     char path[160];
 
     connector_base(&c, url_a);
-    field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "http01_listen", listen_addr);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -285,7 +273,7 @@ UNIT_TEST(alternate_chain)
 
     /* the default chain's top issuer */
     connector_base(&c, url_a);
-    field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "http01_listen", listen_addr);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -307,8 +295,8 @@ UNIT_TEST(alternate_chain)
     CHECK(dflt[0] != '\0' && alt[0] != '\0' && strcmp(dflt, alt) != 0);
     /* preferred_chain picks it */
     connector_base(&c, url_a);
-    field(&c, "http01_listen", listen_addr);
-    field(&c, "preferred_chain", alt);
+    connector_field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "preferred_chain", alt);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     CHECK_INT_EQ(issue(&c, 1, &r), ADAPTER_CA_ISSUED);
     CHECK_STR_EQ(top_issuer_cn(&r, got, sizeof got), alt);
@@ -316,8 +304,8 @@ UNIT_TEST(alternate_chain)
     connector_free(&c);
     /* a preferred chain that does not exist: the default */
     connector_base(&c, url_a);
-    field(&c, "http01_listen", listen_addr);
-    field(&c, "preferred_chain", "No Such Root");
+    connector_field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "preferred_chain", "No Such Root");
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     CHECK_INT_EQ(issue(&c, 1, &r), ADAPTER_CA_ISSUED);
     CHECK_STR_EQ(top_issuer_cn(&r, got, sizeof got), dflt);
@@ -333,7 +321,7 @@ UNIT_TEST(rollover)
     const clm_buf *key, *url;
 
     connector_base(&c, url_a);
-    field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "http01_listen", listen_addr);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -345,7 +333,7 @@ UNIT_TEST(rollover)
     CHECK_INT_EQ(issue(&c, 1, NULL), ADAPTER_CA_ISSUED);
     /* a copy of the state with the old key */
     connector_base(&old, url_a);
-    field(&old, "http01_listen", listen_addr);
+    connector_field(&old, "http01_listen", listen_addr);
     key = ca_memory_state_item(&c.state, "account_key");
     url = ca_memory_state_item(&c.state, "account_url");
     CHECK(key != NULL && url != NULL);
@@ -416,7 +404,7 @@ UNIT_TEST(bad_input)
 
     /* a CSR that is not one, a CSR with an IP: rejected, no account made */
     connector_base(&c, url_a);
-    field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "http01_listen", listen_addr);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -430,18 +418,12 @@ UNIT_TEST(bad_input)
         const char *names[] = {"a.example.test"};
         clm_buf csr = CLM_BUF_INIT;
         make_csr_cn("a.example.test", names, 0, &csr);
-        CHECK_INT_EQ(ca_acme_ops.submit(c.ca, &(adapter_ca_request){.csr = csr.data,
-                                                                    .csr_len = csr.len},
-                                        &r),
-                     CLM_OK);
+        CHECK_INT_EQ(submit_csr(&c, &csr, &r), CLM_OK);
         CHECK_INT_EQ(r.outcome, ADAPTER_CA_REJECTED);
         CHECK_STR_CONTAINS(r.reason, "no DNS subjectAltName");
         adapter_ca_result_free(&r);
         make_csr_cn("b.example.test", names, 1, &csr);
-        CHECK_INT_EQ(ca_acme_ops.submit(c.ca, &(adapter_ca_request){.csr = csr.data,
-                                                                    .csr_len = csr.len},
-                                        &r),
-                     CLM_OK);
+        CHECK_INT_EQ(submit_csr(&c, &csr, &r), CLM_OK);
         CHECK_INT_EQ(r.outcome, ADAPTER_CA_REJECTED);
         CHECK_STR_CONTAINS(r.reason, "not one of its DNS subjectAltNames");
         adapter_ca_result_free(&r);
@@ -457,24 +439,21 @@ UNIT_TEST(bad_input)
      * written */
     connector_base(&c, url_a);
     c.v[1].value = "/etc/ssl/certs/ca-certificates.crt";
-    field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "http01_listen", listen_addr);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     CHECK_INT_EQ(issue(&c, 1, NULL), ADAPTER_CA_UNREACHABLE);
     CHECK_INT_EQ(c.state.puts, 0);
     connector_free(&c);
     /* nobody listening: unreachable with a retry time */
     connector_base(&c, "https://127.0.0.1:1/dir");
-    field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "http01_listen", listen_addr);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     {
         char n[64];
         const char *names[] = {fresh_name(n, sizeof n)};
         clm_buf csr = CLM_BUF_INIT;
         make_csr(names, 1, &csr);
-        CHECK_INT_EQ(ca_acme_ops.submit(c.ca,
-                                        &(adapter_ca_request){.csr = csr.data, .csr_len = csr.len},
-                                        &r),
-                     CLM_OK);
+        CHECK_INT_EQ(submit_csr(&c, &csr, &r), CLM_OK);
         CHECK_INT_EQ(r.outcome, ADAPTER_CA_UNREACHABLE);
         CHECK(r.retry_after > 0);
         adapter_ca_result_free(&r);
@@ -496,11 +475,9 @@ UNIT_TEST(external_account_binding)
     make_csr(names, 1, &csr);
     /* no EAB: unconfigured, saying what to set; nothing written */
     connector_base(&c, url_b);
-    field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "http01_listen", listen_addr);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
-    CHECK_INT_EQ(ca_acme_ops.submit(c.ca, &(adapter_ca_request){.csr = csr.data, .csr_len = csr.len},
-                                    &r),
-                 CLM_OK);
+    CHECK_INT_EQ(submit_csr(&c, &csr, &r), CLM_OK);
     CHECK_INT_EQ(r.outcome, ADAPTER_CA_UNCONFIGURED);
     CHECK_STR_CONTAINS(r.reason, "External Account Binding");
     CHECK_INT_EQ(c.state.puts, 0);
@@ -508,13 +485,11 @@ UNIT_TEST(external_account_binding)
     connector_free(&c);
     /* a wrong MAC key: refused by the CA, the key not in the reason, nothing written */
     connector_base(&c, url_b);
-    field(&c, "http01_listen", listen_addr);
-    field(&c, "eab_kid", eab_kid);
-    field(&c, "eab_hmac_key", "d3JvbmdrZXl3cm9uZ2tleXdyb25na2V5d3Jvbmc");
+    connector_field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "eab_kid", eab_kid);
+    connector_field(&c, "eab_hmac_key", "d3JvbmdrZXl3cm9uZ2tleXdyb25na2V5d3Jvbmc");
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
-    CHECK_INT_EQ(ca_acme_ops.submit(c.ca, &(adapter_ca_request){.csr = csr.data, .csr_len = csr.len},
-                                    &r),
-                 CLM_OK);
+    CHECK_INT_EQ(submit_csr(&c, &csr, &r), CLM_OK);
     CHECK_INT_EQ(r.outcome, ADAPTER_CA_UNCONFIGURED);
     CHECK_STR_CONTAINS(r.reason, "newAccount");
     CHECK(strstr(r.reason, "d3Jvbmdr") == NULL);
@@ -523,13 +498,11 @@ UNIT_TEST(external_account_binding)
     connector_free(&c);
     /* the right one: issued */
     connector_base(&c, url_b);
-    field(&c, "http01_listen", listen_addr);
-    field(&c, "eab_kid", eab_kid);
-    field(&c, "eab_hmac_key", eab_key);
+    connector_field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "eab_kid", eab_kid);
+    connector_field(&c, "eab_hmac_key", eab_key);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
-    CHECK_INT_EQ(ca_acme_ops.submit(c.ca, &(adapter_ca_request){.csr = csr.data, .csr_len = csr.len},
-                                    &r),
-                 CLM_OK);
+    CHECK_INT_EQ(submit_csr(&c, &csr, &r), CLM_OK);
     CHECK_INT_EQ(r.outcome, ADAPTER_CA_ISSUED);
     CHECK_INT_EQ(c.state.puts, 1);
     adapter_ca_result_free(&r);
@@ -563,10 +536,10 @@ UNIT_TEST(bad_nonce_retried)
     int issued = 0;
 
     connector_base(&c, url_b);
-    field(&c, "http01_listen", listen_addr);
-    field(&c, "eab_kid", eab_kid);
-    field(&c, "eab_hmac_key", eab_key);
-    field(&c, "max_orders", "4");
+    connector_field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "eab_kid", eab_kid);
+    connector_field(&c, "eab_hmac_key", eab_key);
+    connector_field(&c, "max_orders", "4");
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -595,8 +568,8 @@ UNIT_TEST(pending_then_poll)
     bool pending = false;
 
     connector_base(&c, url_c);
-    field(&c, "http01_listen", listen_addr);
-    field(&c, "order_wait_seconds", "1");
+    connector_field(&c, "http01_listen", listen_addr);
+    connector_field(&c, "order_wait_seconds", "1");
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -659,7 +632,7 @@ UNIT_TEST(webroot)
         usleep(100000);
     }
     connector_base(&c, url_a);
-    field(&c, "http01_webroot", root);
+    connector_field(&c, "http01_webroot", root);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca != NULL)
         CHECK_INT_EQ(issue(&c, 2, NULL), ADAPTER_CA_ISSUED);

@@ -199,34 +199,34 @@ static dnsupdate_server server_of_ctx(const dns01_ctx *d)
     };
 }
 
-static clm_err dns01_present(void *ctx, const char *domain, const char *token,
-                             const char *key_authorization)
+/* Add (present) or delete (cleanup) the challenge's TXT record. */
+static clm_err dns01_update(void *ctx, const char *domain, const char *key_authorization,
+                            bool add)
 {
     dnsupdate_server server = server_of_ctx(ctx);
     char name[DNS01_NAME_MAX];
     clm_buf value = CLM_BUF_INIT;
     clm_err err;
 
-    (void)token;
     if ((err = dns01_record(domain, key_authorization, name, &value)) == CLM_OK)
-        err = dns01_result(dnsupdate_txt_add(&server, name, clm_buf_str(&value), DNS01_TTL));
+        err = dns01_result(add ? dnsupdate_txt_add(&server, name, clm_buf_str(&value), DNS01_TTL)
+                               : dnsupdate_txt_delete(&server, name, clm_buf_str(&value)));
     clm_buf_free(&value);
     return err;
+}
+
+static clm_err dns01_present(void *ctx, const char *domain, const char *token,
+                             const char *key_authorization)
+{
+    (void)token;
+    return dns01_update(ctx, domain, key_authorization, true);
 }
 
 static clm_err dns01_cleanup(void *ctx, const char *domain, const char *token,
                              const char *key_authorization)
 {
-    dnsupdate_server server = server_of_ctx(ctx);
-    char name[DNS01_NAME_MAX];
-    clm_buf value = CLM_BUF_INIT;
-    clm_err err;
-
     (void)token;
-    if ((err = dns01_record(domain, key_authorization, name, &value)) == CLM_OK)
-        err = dns01_result(dnsupdate_txt_delete(&server, name, clm_buf_str(&value)));
-    clm_buf_free(&value);
-    return err;
+    return dns01_update(ctx, domain, key_authorization, false);
 }
 
 static const acme_solver_ops dns01_ops = {

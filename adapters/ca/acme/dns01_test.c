@@ -13,6 +13,7 @@
  */
 #include "adapters/ca/acme/acme.h"
 #include "adapters/ca/fields.h"
+#include "adapters/ca/acme/testing.h"
 #include "adapters/ca/memory_state.h"
 #include "lib/base/buf.h"
 #include "lib/dnsupdate/dns_test_server.h"
@@ -35,29 +36,17 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-typedef struct connector {
-    ca_memory_state state;
-    adapter_ca *ca;
-    adapter_field_value v[16];
-    size_t n;
-} connector;
-
-static void field(connector *c, const char *name, const char *value)
-{
-    c->v[c->n++] = (adapter_field_value){name, value};
-}
-
 /* A dns-01 connector on pebble with the test's bind9 and the clm-key key. */
 static void connector_dns01(connector *c)
 {
     memset(c, 0, sizeof *c);
     ca_memory_state_init(&c->state);
-    field(c, "directory_url", acme_url);
-    field(c, "ca_file", ca_file);
-    field(c, "terms_agreed", "true");
-    field(c, "challenge_type", "dns-01");
-    field(c, "dns_server", dns_server);
-    field(c, "tsig_name", "clm-key");
+    connector_field(c, "directory_url", acme_url);
+    connector_field(c, "ca_file", ca_file);
+    connector_field(c, "terms_agreed", "true");
+    connector_field(c, "challenge_type", "dns-01");
+    connector_field(c, "dns_server", dns_server);
+    connector_field(c, "tsig_name", "clm-key");
 }
 
 static clm_err connector_open(connector *c)
@@ -69,13 +58,6 @@ static clm_err connector_open(connector *c)
     if (err != CLM_OK)
         return err;
     return ca_acme_ops.open(&config, &c->ca);
-}
-
-static void connector_free(connector *c)
-{
-    ca_acme_ops.close(c->ca);
-    c->ca = NULL;
-    ca_memory_state_free(&c->state);
 }
 
 /* Submit a CSR for names (the first also its CN); the result kept in r. */
@@ -161,7 +143,7 @@ UNIT_TEST(check_fields)
         clm_err err;
 
         connector_dns01(&c);
-        field(&c, "tsig_secret", secret);
+        connector_field(&c, "tsig_secret", secret);
         for (size_t k = 0; rows[i].name != NULL && k < c.n; k++) {
             if (strcmp(c.v[k].name, rows[i].name) != 0)
                 continue;
@@ -173,7 +155,7 @@ UNIT_TEST(check_fields)
             break;
         }
         if (rows[i].name != NULL && !replaced)
-            field(&c, rows[i].name, rows[i].value);
+            connector_field(&c, rows[i].name, rows[i].value);
         f = (adapter_fields){c.v, c.n};
         err = ca_acme_ops.check_fields(&f, false);
         if (rows[i].want == NULL) {
@@ -198,7 +180,7 @@ UNIT_TEST(issue_one_name)
     int64_t start;
 
     connector_dns01(&c);
-    field(&c, "tsig_secret", secret);
+    connector_field(&c, "tsig_secret", secret);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -229,9 +211,9 @@ UNIT_TEST(issue_wildcard)
 
     /* "*.x" and "x" are validated at one name: two TXT values there at once. */
     connector_dns01(&c);
-    field(&c, "tsig_secret", secret);
-    field(&c, "dns_zone", "example.test");
-    field(&c, "tsig_algorithm", "hmac-sha256");
+    connector_field(&c, "tsig_secret", secret);
+    connector_field(&c, "dns_zone", "example.test");
+    connector_field(&c, "tsig_algorithm", "hmac-sha256");
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -268,7 +250,7 @@ UNIT_TEST(two_orders_one_name)
     /* Orders for one name in flight together on one connector: each cleanup deletes its
      * own value only, so no order loses the record another still needs. */
     connector_dns01(&c);
-    field(&c, "tsig_secret", secret);
+    connector_field(&c, "tsig_secret", secret);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -293,7 +275,7 @@ UNIT_TEST(refused)
     /* The wrong secret: bind9 answers BADSIG; the order ends unconfigured, the message
      * names the field to look at and holds neither secret. */
     connector_dns01(&c);
-    field(&c, "tsig_secret", wrong);
+    connector_field(&c, "tsig_secret", wrong);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -307,7 +289,7 @@ UNIT_TEST(refused)
 
     /* The right key on a name it is not granted. */
     connector_dns01(&c);
-    field(&c, "tsig_secret", secret);
+    connector_field(&c, "tsig_secret", secret);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
@@ -330,7 +312,7 @@ UNIT_TEST(server_down)
     snprintf(server, sizeof server, "127.0.0.1:%d", dns_test_free_port());
     connector_dns01(&c);
     c.v[4].value = server; /* dns_server */
-    field(&c, "tsig_secret", secret);
+    connector_field(&c, "tsig_secret", secret);
     CHECK_INT_EQ(connector_open(&c), CLM_OK);
     if (c.ca == NULL)
         return;
