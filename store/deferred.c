@@ -63,7 +63,7 @@ clm_err store_deferred_add(store_deferred *d, size_t n_tables, size_t table, siz
 {
     store_deferred_entry *e;
 
-    if (key_len > STORE_KEY_MAX || pkey_len > UINT8_MAX || index > UINT16_MAX ||
+    if (key_len > STORE_KEY_MAX || pkey_len > STORE_KEY_MAX || index > UINT16_MAX ||
         table > UINT32_MAX || d->len > UINT32_MAX - key_len - pkey_len)
         return clm_fail(CLM_ERR_INVALID_ARGUMENT, "deferred index entry out of range");
     if (d->pending == NULL && (d->pending = calloc(n_tables, sizeof(*d->pending))) == NULL)
@@ -75,7 +75,7 @@ clm_err store_deferred_add(store_deferred *d, size_t n_tables, size_t table, siz
     e->prefix = key_prefix(key, key_len);
     e->off = (uint32_t)d->len;
     e->key_len = (uint16_t)key_len;
-    e->pkey_len = (uint8_t)pkey_len;
+    e->pkey_len = (uint16_t)pkey_len;
     e->index = (uint16_t)index;
     e->table = (uint32_t)table;
     memcpy(d->bytes + d->len, key, key_len);

@@ -73,7 +73,7 @@ typedef struct store_deferred_entry {
     uint32_t table;   /* position in store.tables */
     uint16_t key_len;
     uint16_t index;   /* position in the table's indexes */
-    uint8_t pkey_len;
+    uint16_t pkey_len;
 } store_deferred_entry;
 
 typedef struct store_deferred {

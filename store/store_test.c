@@ -333,6 +333,30 @@ static clm_err deferred_fn(store_txn *txn, void *arg)
     return CLM_OK;
 }
 
+/* An appended record under the longest primary key the store takes: its held index
+ * entries keep the whole key. */
+static clm_err long_key_fn(store_txn *txn, void *arg)
+{
+    unsigned char key[STORE_KEY_MAX];
+    item_t it = CLM__STORE__TEST__TEST_ITEM__INIT;
+
+    (void)arg;
+    memset(key, 0xff, sizeof(key));
+    it.name = "long", it.team = "t";
+    return store_put(txn, &items, key, sizeof(key), &it.base, STORE_PUT_APPEND);
+}
+
+static clm_err team_key_len_fn(store_txn *txn, void *arg)
+{
+    store_iter *it;
+    clm_err err = store_iter_open(txn, &items, BY_TEAM, STORE_KEYS_ONLY, &it);
+
+    if (err == CLM_OK && (err = store_iter_first(it)) == CLM_OK)
+        *(size_t *)arg = store_iter_item(it)->key_len;
+    store_iter_close(it);
+    return err;
+}
+
 UNIT_TEST(appended_index_entries_are_seen_at_once)
 {
     store *st = open_store(new_dir("deferred"), 0);
@@ -347,6 +371,12 @@ UNIT_TEST(appended_index_entries_are_seen_at_once)
     CHECK_STR_EQ(scan(st, NULL, NULL, 0), "1,2,4,6");
     CHECK_INT_EQ(get_item(st, 5, &r), CLM_ERR_NOT_FOUND);
     CHECK_INT_EQ(r.counts[3], 4); /* by_expiry: 1, 2 (replaced: 0), 4, 6 */
+    store_close(st);
+    size_t key_len = 0;
+    st = open_store(new_dir("deferred-long"), 0);
+    CHECK_INT_EQ(store_update(st, long_key_fn, NULL), CLM_OK);
+    CHECK_INT_EQ(store_view(st, team_key_len_fn, &key_len), CLM_OK);
+    CHECK_INT_EQ(key_len, STORE_KEY_MAX);
     store_close(st);
 }
 
