@@ -278,7 +278,9 @@ def test_sweep():
         runs = [r for r in t.jobs.ListRuns(jobs_pb2.ListRunsRequest(kind="work-order", page_size=1000)).runs
                 if json.loads(r.params or "{}").get("work_order") == int(os_[0].id.split("-")[1])]
         job = runs[0] if runs else None
-        if job is not None and job.attempt >= 1 and "unreachable" in job.last_error:
+        # waiting for its next attempt (not caught while an attempt runs: the fresh-machine
+        # run once saw attempt 2 running)
+        if job is not None and job.attempt >= 1 and "unreachable" in job.last_error and job.state == "queued":
             break
         time.sleep(0.2)
     check(job is not None and job.state == "queued" and "the CA is unreachable" in job.last_error
